@@ -1,0 +1,247 @@
+"""The ``reranklens`` command: ingest, query, list and delete collections.
+
+Output for people goes to stdout as a table; ``--json`` prints one JSON object instead.
+Errors a user can fix print one line on stderr and exit 1; nothing prints a traceback unless
+``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from reranklens.chunking import ChunkingOptions
+from reranklens.config import Settings
+from reranklens.errors import RerankLensError
+from reranklens.search import MAX_CANDIDATES, MIN_CANDIDATES
+from reranklens.types import SEARCH_MODES, IngestReport, SearchResult
+from reranklens.workspace import Workspace
+
+EXIT_OK, EXIT_ERROR, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 130
+TEXT_PREVIEW = 70
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _quiet_libraries(args.debug)
+    try:
+        workspace = Workspace(Settings.from_env(data_dir=args.data_dir))
+        return int(args.handler(workspace, args) or EXIT_OK)
+    except RerankLensError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks for users
+        if args.debug:
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)", file=sys.stderr)
+        return EXIT_BUG
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reranklens", description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, help="where stores live (default: $RERANKLENS_DATA_DIR or data/store)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and library logs")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser("ingest", help="add files, folders or BEIR collections to a collection")
+    ingest.add_argument("paths", nargs="+", type=Path, help=".md/.txt/.html/.pdf files, folders, BEIR folders")
+    ingest.add_argument("--collection", "-c", required=True)
+    ingest.add_argument("--embedder", help="sentence-transformers name or path, or openai:text-embedding-3-small")
+    ingest.add_argument("--chunk-tokens", type=int, help="chunk size in word-piece tokens (default 200)")
+    ingest.add_argument("--chunk-overlap", type=int, help="overlap between chunks in tokens (default 40)")
+    ingest.add_argument("--rebuild", action="store_true", help="start the collection over")
+    ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    query = commands.add_parser("query", help="search a collection")
+    query.add_argument("text")
+    query.add_argument("--collection", "-c", required=True)
+    query.add_argument(
+        "--candidates", "-n", type=int, default=50, help=f"first-stage candidates, {MIN_CANDIDATES}-{MAX_CANDIDATES}"
+    )
+    query.add_argument("--mode", choices=SEARCH_MODES, default="vector")
+    query.add_argument("--embedder", help="must match the collection's embedder (default: the one it was built with)")
+    query.add_argument("--json", action="store_true", help="print one JSON object")
+    query.set_defaults(handler=cmd_query)
+
+    listing = commands.add_parser("collections", help="list collections")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_collections)
+
+    delete = commands.add_parser("delete", help="delete a collection and its vectors")
+    delete.add_argument("collection")
+    delete.set_defaults(handler=cmd_delete)
+
+    demo = commands.add_parser("demo", help="(re)ingest the bundled Acme Cloud demo collection")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def cmd_ingest(workspace: Workspace, args: argparse.Namespace) -> int:
+    settings = workspace.settings
+    options = ChunkingOptions(
+        args.chunk_tokens if args.chunk_tokens is not None else settings.chunk_tokens,
+        args.chunk_overlap if args.chunk_overlap is not None else settings.chunk_overlap,
+    )
+    with _ProgressBar(args.json) as bar:
+        report = workspace.ingest(args.paths, args.collection, args.embedder, options, args.rebuild, bar.update)
+    if args.json:
+        print(json.dumps(_report_dict(report), indent=2))
+    else:
+        _print_report(report)
+    for line in report.skipped:
+        print(f"skipped: {line}", file=sys.stderr)
+    return EXIT_ERROR if report.skipped else EXIT_OK
+
+
+def cmd_query(workspace: Workspace, args: argparse.Namespace) -> int:
+    _ensure_demo(workspace)
+    result = workspace.search(args.text, args.collection, args.mode, args.candidates, args.embedder)
+    if args.json:
+        print(json.dumps(result_dict(result), indent=2, ensure_ascii=False))
+    else:
+        _print_result(result)
+    return EXIT_OK
+
+
+def cmd_collections(workspace: Workspace, args: argparse.Namespace) -> int:
+    _ensure_demo(workspace)
+    infos = workspace.collections()
+    if args.json:
+        print(json.dumps([info.__dict__ for info in infos], indent=2))
+        return EXIT_OK
+    if not infos:
+        print("No collections yet: reranklens ingest PATH --collection NAME")
+    for info in infos:
+        docs = f"{info.doc_count} docs, " if info.doc_count is not None else ""
+        print(f"{info.name:<24} {docs}{info.chunk_count} chunks  embedder={info.embedder}")
+    return EXIT_OK
+
+
+def cmd_delete(workspace: Workspace, args: argparse.Namespace) -> int:
+    workspace.delete_collection(args.collection)
+    print(f"Deleted collection '{args.collection}'.")
+    return EXIT_OK
+
+
+def cmd_demo(workspace: Workspace, args: argparse.Namespace) -> int:
+    with _ProgressBar(False) as bar:
+        report = workspace.ingest_demo(bar.update)
+    _print_report(report)
+    return EXIT_OK
+
+
+def result_dict(result: SearchResult) -> dict[str, Any]:
+    """The ``--json`` shape of a search; later stages add fields to each candidate."""
+    return {
+        "query": result.query,
+        "collection": result.collection,
+        "mode": result.mode,
+        "candidates": [
+            {
+                "chunk_id": hit.chunk.chunk_id,
+                "doc_id": hit.chunk.doc_id,
+                "text": hit.chunk.text,
+                "source": hit.chunk.source,
+                "heading": hit.chunk.heading,
+                "rank": hit.rank,
+                "score": round(hit.score, 6),
+            }
+            for hit in result.hits
+        ],
+        "timings_ms": {stage: round(ms, 2) for stage, ms in result.timings_ms.items()},
+    }
+
+
+def _ensure_demo(workspace: Workspace) -> None:
+    if workspace.demo_pending():
+        print("First run: ingesting the bundled Acme Cloud demo into collection 'demo'...", file=sys.stderr)
+        with _ProgressBar(False) as bar:
+            workspace.ingest_demo(bar.update)
+
+
+def _print_result(result: SearchResult) -> None:
+    print(f"{result.mode} search in '{result.collection}' for: {result.query}")
+    print(f"{'rank':>4}  {'score':>8}  {'doc_id':<28} text")
+    for hit in result.hits:
+        text = " ".join(hit.chunk.text.split())
+        text = text if len(text) <= TEXT_PREVIEW else text[: TEXT_PREVIEW - 1] + "…"
+        print(f"{hit.rank:>4}  {hit.score:>8.4f}  {hit.chunk.doc_id[:28]:<28} {text}")
+    timings = ", ".join(f"{stage} {ms:.1f} ms" for stage, ms in result.timings_ms.items())
+    print(f"{len(result.hits)} candidates; {timings}")
+
+
+def _report_dict(report: IngestReport) -> dict[str, Any]:
+    data = dict(report.__dict__)
+    data["skipped"] = list(report.skipped)
+    data["chunks_per_second"] = round(report.chunks_per_second, 1)
+    return data
+
+
+def _print_report(report: IngestReport) -> None:
+    print(
+        f"Collection '{report.collection}': {report.documents} documents, {report.chunks_total} chunks "
+        f"({report.chunks_added} added, {report.chunks_removed} removed) in {report.seconds:.1f} s "
+        f"({report.chunks_per_second:.0f} chunks/s)."
+    )
+    if report.golden_set:
+        print(
+            f"Golden set '{report.golden_set}': {report.golden_queries} queries, "
+            f"{report.golden_judgements} judgements imported."
+        )
+
+
+class _ProgressBar:
+    """A tqdm bar on stderr (chunks and chunks/s), silent when output must stay machine-readable."""
+
+    def __init__(self, silent: bool) -> None:
+        self.silent = silent or not sys.stderr.isatty() and os.environ.get("RERANKLENS_PROGRESS") != "1"
+        self.bar: Any = None
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def update(self, done: int, total: int) -> None:
+        if self.silent:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
+        self.bar.update(done - self.bar.n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _quiet_libraries(debug: bool) -> None:
+    """Library chatter (download bars, DEBUG lines some libraries force on) hides our one-line output."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    level = logging.DEBUG if debug else logging.WARNING
+    logging.getLogger().setLevel(level)
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(level)
+    if not debug:
+        for name in ("chromadb", "sentence_transformers", "transformers", "httpx"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

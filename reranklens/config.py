@@ -1,0 +1,71 @@
+"""Settings from one place: explicit arguments beat environment variables beat defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEMO_DIR = PROJECT_ROOT / "data" / "demo"
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "store"
+DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_RERANKER = "cross-encoder/ms-marco-MiniLM-L-6-v2"
+# 200 word-piece tokens of chunk + a short query + 3 special tokens fit the 256-token window of the
+# MiniLM cross-encoders, so the reranker sees every chunk whole.
+DEFAULT_CHUNK_TOKENS = 200
+DEFAULT_CHUNK_OVERLAP = 40
+
+
+def _env_int(name: str, default: int | None) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything RerankLens needs to know about its environment.
+
+    ``openai_api_key`` is excluded from ``repr`` so it never reaches a log or an error message.
+    """
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    embedder: str = DEFAULT_EMBEDDER
+    reranker: str = DEFAULT_RERANKER
+    chunk_tokens: int = DEFAULT_CHUNK_TOKENS
+    chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_base_url: str | None = None
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Read ``RERANKLENS_*``, ``CHROMA_*`` and ``OPENAI_*`` variables; ``overrides`` win."""
+        env = os.environ
+        settings = cls(
+            data_dir=Path(env.get("RERANKLENS_DATA_DIR") or DEFAULT_DATA_DIR).expanduser(),
+            chroma_host=env.get("CHROMA_HOST") or None,
+            chroma_port=_env_int("CHROMA_PORT", 8000) or 8000,
+            embedder=env.get("RERANKLENS_EMBEDDER") or DEFAULT_EMBEDDER,
+            reranker=env.get("RERANKLENS_RERANKER") or DEFAULT_RERANKER,
+            chunk_tokens=_env_int("RERANKLENS_CHUNK_TOKENS", DEFAULT_CHUNK_TOKENS) or DEFAULT_CHUNK_TOKENS,
+            chunk_overlap=_env_int("RERANKLENS_CHUNK_OVERLAP", DEFAULT_CHUNK_OVERLAP) or 0,
+            openai_api_key=env.get("OPENAI_API_KEY") or None,
+            openai_base_url=env.get("OPENAI_BASE_URL") or None,
+        )
+        given = {key: value for key, value in overrides.items() if value is not None}
+        return replace(settings, **given) if given else settings
+
+    @property
+    def golden_db_path(self) -> Path:
+        return self.data_dir / "golden.sqlite"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"

