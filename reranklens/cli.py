@@ -82,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("collection")
     delete.set_defaults(handler=cmd_delete)
 
+    untrained = commands.add_parser(
+        "make-untrained-reranker",
+        help="save an UNTRAINED cross-encoder (packaged MiniLM + random head) to test mechanics offline",
+    )
+    untrained.add_argument("path", type=Path)
+    untrained.add_argument("--seed", type=int, default=1234)
+    untrained.set_defaults(handler=cmd_make_untrained)
+
     demo = commands.add_parser("demo", help="(re)ingest the bundled Acme Cloud demo collection")
     demo.set_defaults(handler=cmd_demo)
     return parser
@@ -131,6 +139,15 @@ def cmd_collections(workspace: Workspace, args: argparse.Namespace) -> int:
 def cmd_delete(workspace: Workspace, args: argparse.Namespace) -> int:
     workspace.delete_collection(args.collection)
     print(f"Deleted collection '{args.collection}'.")
+    return EXIT_OK
+
+
+def cmd_make_untrained(workspace: Workspace, args: argparse.Namespace) -> int:
+    from reranklens.untrained import save_untrained_cross_encoder
+
+    path = save_untrained_cross_encoder(args.path, args.seed)
+    print(f"Saved an untrained cross-encoder to {path}: its scores are meaningless (mechanics only).")
+    print(f"Use it with: RERANKLENS_RERANKER={path.resolve()}")
     return EXIT_OK
 
 

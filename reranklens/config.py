@@ -43,6 +43,9 @@ class Settings:
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
+    rerank_api_url: str | None = None
+    rerank_api_key: str | None = field(default=None, repr=False)
+    rerank_api_model: str = "rerank-v3.5"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -58,6 +61,9 @@ class Settings:
             chunk_overlap=_env_int("RERANKLENS_CHUNK_OVERLAP", DEFAULT_CHUNK_OVERLAP) or 0,
             openai_api_key=env.get("OPENAI_API_KEY") or None,
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
+            rerank_api_url=env.get("RERANKLENS_RERANK_URL") or None,
+            rerank_api_key=env.get("RERANKLENS_RERANK_API_KEY") or None,
+            rerank_api_model=env.get("RERANKLENS_RERANK_MODEL") or "rerank-v3.5",
         )
         given = {key: value for key, value in overrides.items() if value is not None}
         return replace(settings, **given) if given else settings

@@ -8,9 +8,13 @@ stack trace from a failed download.
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlparse
 
 from reranklens.errors import ModelUnavailableError
 
@@ -49,6 +53,30 @@ def local_model_path(name: str) -> str | None:
     return packaged() if packaged else None
 
 
+_HUB_PROBE_TTL_S = 60.0
+_hub_probe: tuple[float, bool] | None = None
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hub can be reached at all (checked once a minute): an offline machine then
+    fails in milliseconds instead of after the download client's minute of retries."""
+    global _hub_probe
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
+        return False
+    now = time.monotonic()
+    if _hub_probe is not None and now - _hub_probe[0] < _HUB_PROBE_TTL_S:
+        return _hub_probe[1]
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        with socket.create_connection((endpoint.hostname or "huggingface.co", port), timeout=timeout):
+            reachable = True
+    except OSError:
+        reachable = False
+    _hub_probe = (now, reachable)
+    return reachable
+
+
 def load_model(name: str, loader: Callable[[str], T], kind: str, fixes: str) -> T:
     """Load ``name`` with ``loader`` from disk if possible, else from the Hub.
 
@@ -58,6 +86,10 @@ def load_model(name: str, loader: Callable[[str], T], kind: str, fixes: str) -> 
     source = local_model_path(name)
     if source is None and (Path(name).expanduser().is_absolute() or name.startswith((".", "~"))):
         raise ModelUnavailableError(f"The {kind} directory '{name}' does not exist. {fixes}")
+    if source is None and not hub_reachable():
+        raise ModelUnavailableError(
+            f"The {kind} '{name}' is not on this machine and the Hugging Face Hub cannot be reached. {fixes}"
+        )
     try:
         return loader(source or name)
     except Exception as exc:  # noqa: BLE001 - transformers raises many types for a failed download

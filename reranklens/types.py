@@ -146,3 +146,49 @@ class IngestReport:
     @property
     def chunks_per_second(self) -> float:
         return self.chunks_added / self.seconds if self.seconds > 0 else 0.0
+
+
+ScoreKind = Literal["logit", "relevance"]
+
+
+@dataclass(frozen=True)
+class PassageScore:
+    """A reranker's verdict on one (query, passage) pair.
+
+    ``raw`` is the model's own number (a logit for cross-encoders, a 0-1 relevance for hosted
+    APIs); ``tokens_seen`` / ``tokens_total`` count the passage tokens the model read / the passage
+    has (None when the reranker does not say).
+    """
+
+    raw: float
+    tokens_seen: int | None = None
+    tokens_total: int | None = None
+
+
+@dataclass(frozen=True)
+class RerankedHit:
+    """A first-stage hit with its reranked position. ``probability`` is the raw score mapped to
+    0-1 (sigmoid of a logit; a relevance score as is), so scores of different models compare."""
+
+    hit: Hit
+    rank: int
+    raw_score: float
+    probability: float
+    tokens_seen: int | None = None
+    tokens_total: int | None = None
+
+    @property
+    def truncated(self) -> bool:
+        return self.tokens_seen is not None and self.tokens_total is not None and self.tokens_seen < self.tokens_total
+
+
+@dataclass(frozen=True)
+class RerankResult:
+    """The candidates of one search in reranked order, with timings and any warnings about the model."""
+
+    reranker: str
+    score_kind: ScoreKind
+    hits: tuple[RerankedHit, ...]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    max_tokens: int | None = None
+    warnings: tuple[str, ...] = ()

@@ -17,9 +17,12 @@ from reranklens.beir import read_beir_judgements
 from reranklens.chunking import ChunkingOptions
 from reranklens.config import DEMO_DIR, Settings
 from reranklens.embed import Embedder, canonical_embedder_name, make_embedder
-from reranklens.errors import EmbedderMismatchError, InvalidInputError
+from reranklens.errors import EmbedderMismatchError, InvalidInputError, ModelUnavailableError
+from reranklens.explore import ExploreView, alternative_view, check_top_k, reranked_view
 from reranklens.golden import GoldenStore
 from reranklens.ingest import ProgressCallback, ingest
+from reranklens.rerank import Reranker, make_reranker, rerank
+from reranklens.score_cache import ScoreCache
 from reranklens.search import (
     BM25Index,
     Stopwatch,
@@ -29,7 +32,15 @@ from reranklens.search import (
     vector_hits,
 )
 from reranklens.store import VectorStore
-from reranklens.types import SEARCH_MODES, CollectionInfo, IngestReport, SearchMode, SearchResult
+from reranklens.types import (
+    SEARCH_MODES,
+    CollectionInfo,
+    IngestReport,
+    PassageScore,
+    RerankResult,
+    SearchMode,
+    SearchResult,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +56,8 @@ class Workspace:
         self._lock = threading.Lock()
         self._embedders: dict[str, Embedder] = {}
         self._bm25: dict[tuple[str, str], BM25Index] = {}
+        self._rerankers: dict[str, Reranker] = {}
+        self.score_cache: ScoreCache[PassageScore] = ScoreCache()
 
     @cached_property
     def store(self) -> VectorStore:
@@ -61,6 +74,44 @@ class Workspace:
             if key not in self._embedders:
                 self._embedders[key] = make_embedder(key, self.settings)
             return self._embedders[key]
+
+    def reranker(self, name: str | None = None) -> Reranker:
+        """The reranker ``name`` (default: ``RERANKLENS_RERANKER``), loaded once per workspace.
+
+        Raises ``ModelUnavailableError`` with the ways forward when it cannot be loaded.
+        """
+        key = (name or self.settings.reranker).strip()
+        with self._lock:
+            if key not in self._rerankers:
+                self._rerankers[key] = make_reranker(key, self.settings)
+            return self._rerankers[key]
+
+    def rerank(self, search: SearchResult, reranker: str | None = None) -> RerankResult:
+        """Rerank a search's candidates; scores are cached per (model, query, passage)."""
+        return rerank(self.reranker(reranker), search.query, search.hits, self.score_cache)
+
+    def explore(
+        self,
+        query: str,
+        collection: str,
+        mode: SearchMode = "vector",
+        candidates: int = 50,
+        k: int = 3,
+        reranker: str | None = None,
+    ) -> tuple[ExploreView, str | None]:
+        """The Explore view, and the reason when no reranker could be used.
+
+        Without a reranker the right-hand ranking is hybrid search (vector search when the
+        first stage already is hybrid), so the comparison stays useful offline.
+        """
+        check_top_k(k)
+        search = self.search(query, collection, mode, candidates)
+        try:
+            return reranked_view(search, self.rerank(search, reranker), k), None
+        except ModelUnavailableError as exc:
+            other_mode: SearchMode = "vector" if mode == "hybrid" else "hybrid"
+            other = self.search(query, collection, other_mode, candidates)
+            return alternative_view(search, other, k), str(exc)
 
     def collections(self) -> list[CollectionInfo]:
         return [self.store.info(name) for name in self.store.names() if ".building-" not in name]

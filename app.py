@@ -1,0 +1,6 @@
+"""RerankLens: see what a cross-encoder reranker changes in your RAG retrieval, and measure it."""
+
+import streamlit as st
+
+st.set_page_config(page_title="RerankLens", page_icon="🔎", layout="wide")
+st.navigation([st.Page("pages/explore.py", title="Explore", icon="🔎", default=True)]).run()

@@ -1,0 +1,105 @@
+"""The Explore page's inputs, kept in sync with the URL so a pasted link reproduces the view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from components import keys
+from reranklens.explore import MAX_TOP_K, MIN_TOP_K
+from reranklens.search import MAX_CANDIDATES
+from reranklens.workspace import DEMO_COLLECTION
+
+EXAMPLE_QUERY = "How do I reset my password in v2.4?"
+MIN_UI_CANDIDATES = 5
+MODES = ("vector", "hybrid")
+MODE_LABELS = {"vector": "Vector", "hybrid": "Hybrid (vector + BM25)"}
+
+
+@dataclass(frozen=True)
+class ExploreParams:
+    query: str
+    collection: str
+    candidates: int
+    k: int
+    mode: str
+    reranker: str
+
+
+# URL parameter -> (session key, parser that returns None for a bad value)
+_URL_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "q": (keys.QUERY, str),
+    "collection": (keys.COLLECTION, str),
+    "n": (keys.CANDIDATES, lambda v: _int_in(v, MIN_UI_CANDIDATES, MAX_CANDIDATES)),
+    "k": (keys.TOP_K, lambda v: _int_in(v, MIN_TOP_K, MAX_TOP_K)),
+    "mode": (keys.MODE, lambda v: v if v in MODES else None),
+    "reranker": (keys.RERANKER, str),
+}
+
+
+def explore_controls(collections: list[str], rerankers: list[str]) -> ExploreParams:
+    """Render the controls (query on top, settings in the sidebar) and return their values."""
+    _load_url_once(collections, rerankers)
+    current = st.session_state.get(keys.RERANKER)
+    rerankers = rerankers + [current] if current and current not in rerankers else rerankers
+    query = st.text_input("Query", key=keys.QUERY, placeholder=EXAMPLE_QUERY)
+    with st.sidebar:
+        collection = st.selectbox("Collection", collections, key=keys.COLLECTION)
+        mode = st.radio("Retrieval", MODES, key=keys.MODE, format_func=MODE_LABELS.get, horizontal=True)
+        candidates = st.slider("Candidates (N)", MIN_UI_CANDIDATES, MAX_CANDIDATES, key=keys.CANDIDATES)
+        k = st.slider("Top-k to compare", MIN_TOP_K, MAX_TOP_K, key=keys.TOP_K)
+        reranker = st.selectbox(
+            "Reranker",
+            rerankers,
+            key=keys.RERANKER,
+            accept_new_options=True,
+            help="A Hugging Face cross-encoder name, a local model directory, or http:MODEL for a /rerank API.",
+        )
+    params = ExploreParams(query.strip(), collection or "", candidates, k, mode or "vector", reranker or "")
+    _write_url(params)
+    return params
+
+
+def _load_url_once(collections: list[str], rerankers: list[str]) -> None:
+    """First run of a session: URL values (when valid) or the defaults go into session state."""
+    if st.session_state.get(keys.URL_LOADED):
+        return
+    defaults = {
+        keys.QUERY: EXAMPLE_QUERY,
+        keys.COLLECTION: DEMO_COLLECTION if DEMO_COLLECTION in collections else (collections or [""])[0],
+        keys.CANDIDATES: 50,
+        keys.TOP_K: 3,
+        keys.MODE: "vector",
+        keys.RERANKER: rerankers[0] if rerankers else "",
+    }
+    for name, (key, parse) in _URL_FIELDS.items():
+        raw = st.query_params.get(name)
+        value = parse(raw) if raw is not None else None
+        if key == keys.COLLECTION and value not in collections:
+            value = None
+        st.session_state.setdefault(key, value if value is not None else defaults[key])
+    st.session_state[keys.URL_LOADED] = True
+
+
+def _write_url(params: ExploreParams) -> None:
+    wanted = {
+        "q": params.query,
+        "collection": params.collection,
+        "n": str(params.candidates),
+        "k": str(params.k),
+        "mode": params.mode,
+        "reranker": params.reranker,
+    }
+    if {name: st.query_params.get(name) for name in wanted} != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def _int_in(raw: str, low: int, high: int) -> int | None:
+    try:
+        value = int(raw)
+    except ValueError:
+        return None
+    return value if low <= value <= high else None

@@ -1,0 +1,121 @@
+"""Rendering of an Explore view: the two ranking columns, charts, score panel, inspectors, exports.
+
+Document text only reaches the page through ``reranklens.render`` (escaped) or plotly figures
+built by ``reranklens.charts`` (escaped labels).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components import keys
+from reranklens import charts
+from reranklens.explore import ExploreView
+from reranklens.render import column_html
+from reranklens.report import html_report, markdown_report, view_records
+from reranklens.workspace import Workspace
+
+SCORE_MEANINGS = {
+    "vector": "**Vector score** = cosine similarity of query and chunk embeddings (1 − cosine distance); "
+    "it says *kinda related*, not *answers the question*.",
+    "hybrid": "**Hybrid score** = reciprocal-rank fusion, Σ 1/(60 + rank) over the vector and BM25 lists; "
+    "only its order means something.",
+    "bm25": "**BM25 score** = term-overlap weight; unbounded, comparable only within one query.",
+    "logit": "**Reranker raw score** = the cross-encoder's logit (unbounded; higher = more relevant); "
+    "**p** = sigmoid(logit), a 0-1 relevance estimate.",
+    "relevance": "**Reranker score** = the hosted API's relevance score, already 0-1.",
+}
+
+
+def render_summary(view: ExploreView) -> None:
+    entered, left = len(view.comparison.entered), len(view.comparison.left)
+    cols = st.columns(4)
+    cols[0].metric("Candidates", len(view.left.hits))
+    cols[1].metric(f"Entered top-{view.k}", entered)
+    cols[2].metric(f"Left top-{view.k}", left)
+    cols[3].metric("Total latency", f"{_total_ms(view):.0f} ms")
+    for alarm in view.alarms:
+        st.warning(alarm, icon="🚨")
+
+
+def render_columns(view: ExploreView) -> None:
+    left, right = st.columns(2, gap="medium")
+    with left:
+        st.subheader(view.left_title)
+        st.html(column_html(view.left_rows(), "left", view.k, view.query))
+    with right:
+        st.subheader(view.right_title)
+        st.html(column_html(view.right_rows(), "right", view.k, view.query))
+
+
+def render_charts(view: ExploreView) -> None:
+    labels = {row.chunk.chunk_id: f"{row.chunk.doc_id} › {row.chunk.heading}" for row in view.rows}
+    slope, scatter = st.columns(2)
+    slope.plotly_chart(
+        charts.slope_chart(view.comparison, labels, view.left_title, view.right_title), key="slope_chart"
+    )
+    points = [
+        charts.ScatterPoint(row.chunk.chunk_id, labels[row.chunk.chunk_id], row.similarity, row.right_score, row.status)
+        for row in view.rows
+        if row.similarity is not None and row.right_score is not None
+    ]
+    y_title = "Cross-encoder score (logit)" if view.rerank else f"{view.right_title} score"
+    scatter.plotly_chart(charts.score_scatter(points, y_title=y_title), key="score_scatter")
+
+
+def render_score_panel(view: ExploreView) -> None:
+    with st.expander("What the scores mean, and a cut-off", expanded=False):
+        st.markdown(SCORE_MEANINGS[view.left.mode])
+        st.markdown(SCORE_MEANINGS[view.rerank.score_kind] if view.rerank else SCORE_MEANINGS["hybrid"])
+        rows = view.right_rows()
+        if not rows:
+            return
+        use_probability = view.rerank is not None
+        values = [(r.probability if use_probability else r.right_score) or 0.0 for r in rows]
+        low, high = min(values), max(values)
+        if high - low < 1e-9:
+            st.info("All scores are equal: no threshold separates the candidates.")
+            return
+        threshold = st.slider(
+            "Keep chunks scoring at least", float(low), float(high), float(low + (high - low) / 2), key=keys.THRESHOLD
+        )
+        kept = sum(value >= threshold for value in values)
+        st.caption(f"{kept} of {len(values)} chunks pass this threshold.")
+        title = "p (sigmoid of logit)" if use_probability else "score"
+        labels = {r.chunk.chunk_id: r.chunk.doc_id for r in rows}
+        scores = [(r.chunk.chunk_id, v) for r, v in zip(rows, values, strict=True)]
+        st.plotly_chart(charts.threshold_chart(scores, threshold, title, labels=labels), key="threshold_chart")
+
+
+def render_truncation(view: ExploreView, workspace: Workspace) -> None:
+    if view.rerank is None:
+        return
+    truncated = [row for row in view.right_rows() if row.truncated]
+    window = f"{view.rerank.max_tokens}-token window" if view.rerank.max_tokens else "window"
+    with st.expander(f"Truncation inspector: {len(truncated)} chunk(s) longer than the reranker's {window}"):
+        if not truncated:
+            st.caption("The reranker read every candidate whole.")
+            return
+        reranker = workspace.reranker(view.rerank.reranker)
+        for row in truncated:
+            st.markdown(f"**#{row.right_rank}** · saw {row.tokens_seen} of {row.tokens_total} passage tokens")
+            seen = reranker.seen_text(row.chunk.passage, row.tokens_seen or 0)
+            st.text(seen + " ⟪…the model did not read further⟫")
+
+
+def render_latency(view: ExploreView) -> None:
+    stages = {stage: ms for stage, ms in view.timings_ms.items() if stage != "rerank_model"}
+    st.plotly_chart(charts.latency_bar(stages), key="latency_bar")
+
+
+def render_exports(view: ExploreView) -> None:
+    frame = pd.DataFrame(view_records(view))
+    cols = st.columns(3)
+    cols[0].download_button("CSV", frame.to_csv(index=False), "reranklens-view.csv", "text/csv")
+    cols[1].download_button("Markdown report", markdown_report(view), "reranklens-report.md", "text/markdown")
+    cols[2].download_button("HTML report", html_report(view), "reranklens-report.html", "text/html")
+
+
+def _total_ms(view: ExploreView) -> float:
+    return sum(ms for stage, ms in view.timings_ms.items() if stage != "rerank_model")

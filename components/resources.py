@@ -1,0 +1,41 @@
+"""Process-wide resources: one Workspace (Chroma client, models, caches) shared by every session.
+
+Streamlit reruns a page on every click; ``st.cache_resource`` keeps models and clients alive across
+reruns and sessions, and the workspace's own score cache keeps reranker scores.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from reranklens.config import Settings
+from reranklens.errors import RerankLensError
+from reranklens.workspace import Workspace
+
+
+@st.cache_resource(show_spinner=False)
+def get_workspace() -> Workspace:
+    return Workspace(Settings.from_env())
+
+
+def workspace_with_demo() -> Workspace:
+    """The workspace, with the bundled demo ingested on the very first start (a progress bar shows it)."""
+    workspace = get_workspace()
+    try:
+        if workspace.demo_pending():
+            bar = st.progress(0.0, text="First start: ingesting the Acme Cloud demo corpus…")
+
+            def update(done: int, total: int) -> None:
+                bar.progress(done / total if total else 1.0, text=f"Embedding demo chunks: {done}/{total}")
+
+            workspace.ingest_demo(update)
+            bar.empty()
+    except RerankLensError as exc:
+        show_error(exc)
+    return workspace
+
+
+def show_error(exc: RerankLensError) -> None:
+    """A user-fixable problem: one clear line, and the page stops there."""
+    st.error(str(exc), icon="⚠️")
+    st.stop()

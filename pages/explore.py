@@ -1,0 +1,57 @@
+"""Explore: vector-search candidates next to their reranked order, and what moved."""
+
+import streamlit as st
+
+from components.explore_controls import explore_controls
+from components.explore_render import (
+    render_charts,
+    render_columns,
+    render_exports,
+    render_latency,
+    render_score_panel,
+    render_summary,
+    render_truncation,
+)
+from components.rerankers import reranker_options
+from components.resources import show_error, workspace_with_demo
+from reranklens.errors import RerankLensError
+
+st.title("🔎 Explore")
+workspace = workspace_with_demo()
+try:
+    collections = [info.name for info in workspace.collections()]
+except RerankLensError as exc:
+    show_error(exc)
+if not collections:
+    st.info("No collections yet. Ingest documents with: `reranklens ingest PATH --collection NAME`")
+    st.stop()
+
+params = explore_controls(collections, reranker_options(workspace.settings))
+if not params.query:
+    st.info("Type a question above to see its candidates before and after reranking.")
+    st.stop()
+
+try:
+    with st.spinner(f"Searching and reranking {params.candidates} candidates…"):
+        view, no_reranker = workspace.explore(
+            params.query, params.collection, params.mode, params.candidates, params.k, params.reranker
+        )
+except RerankLensError as exc:
+    show_error(exc)
+
+if no_reranker:
+    st.warning(
+        f"**No cross-encoder available, comparing {view.left_title} with {view.right_title} instead.** {no_reranker}",
+        icon="🧭",
+    )
+
+render_summary(view)
+render_columns(view)
+st.divider()
+render_charts(view)
+render_score_panel(view)
+render_truncation(view, workspace)
+st.subheader("Latency")
+render_latency(view)
+st.subheader("Export this view")
+render_exports(view)

@@ -1,0 +1,180 @@
+"""One Explore view: first-stage candidates next to a second ranking of them, compared.
+
+The right-hand ranking is the candidates reranked by a cross-encoder when one loads; when none
+can (an offline machine without a local model), it is hybrid search, so the view still shows
+what a second opinion changes. Pure assembly of engine results: no I/O beyond the workspace.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Literal
+
+from reranklens.compare import Comparison, Status, compare_rankings
+from reranklens.errors import InvalidInputError
+from reranklens.types import Chunk, Hit, RerankResult, SearchResult
+
+RightKind = Literal["rerank", "hybrid"]
+MIN_TOP_K, MAX_TOP_K = 1, 10
+# Raw scores spread less than this across all candidates: the reranker is not discriminating.
+FLAT_SCORE_SPREAD = 1e-3
+
+
+@dataclass(frozen=True)
+class ViewRow:
+    """One candidate with its place in both rankings (None where it is absent from one)."""
+
+    chunk: Chunk
+    left_rank: int | None
+    left_score: float | None
+    right_rank: int | None
+    right_score: float | None
+    shift: int | None
+    status: Status
+    similarity: float | None = None
+    probability: float | None = None
+    tokens_seen: int | None = None
+    tokens_total: int | None = None
+
+    @property
+    def truncated(self) -> bool:
+        return self.tokens_seen is not None and self.tokens_total is not None and self.tokens_seen < self.tokens_total
+
+
+@dataclass(frozen=True)
+class ExploreView:
+    query: str
+    collection: str
+    k: int
+    left_title: str
+    right_title: str
+    right_kind: RightKind
+    left: SearchResult
+    rows: tuple[ViewRow, ...]
+    comparison: Comparison
+    rerank: RerankResult | None
+    timings_ms: dict[str, float]
+    alarms: tuple[str, ...]
+
+    def left_rows(self) -> list[ViewRow]:
+        return sorted((r for r in self.rows if r.left_rank is not None), key=lambda r: r.left_rank or 0)
+
+    def right_rows(self) -> list[ViewRow]:
+        return sorted((r for r in self.rows if r.right_rank is not None), key=lambda r: r.right_rank or 0)
+
+
+def check_top_k(k: int) -> int:
+    if not MIN_TOP_K <= k <= MAX_TOP_K:
+        raise InvalidInputError(f"top-k must be between {MIN_TOP_K} and {MAX_TOP_K}, got {k}.")
+    return k
+
+
+def reranked_view(search: SearchResult, rerank: RerankResult, k: int) -> ExploreView:
+    """Candidates of ``search`` next to their order under ``rerank``."""
+    check_top_k(k)
+    by_id = {r.hit.chunk.chunk_id: r for r in rerank.hits}
+    comparison = compare_rankings(
+        [(h.chunk.chunk_id, h.score) for h in search.hits],
+        [(r.hit.chunk.chunk_id, r.raw_score) for r in rerank.hits],
+        k,
+    )
+    rows = []
+    for change in comparison.changes:
+        reranked = by_id.get(change.chunk_id)
+        first = reranked.hit if reranked else _find(search.hits, change.chunk_id)
+        rows.append(
+            ViewRow(
+                chunk=first.chunk,
+                left_rank=change.left_rank,
+                left_score=change.left_score,
+                right_rank=change.right_rank,
+                right_score=change.right_score,
+                shift=change.shift,
+                status=change.status,
+                similarity=first.similarity,
+                probability=reranked.probability if reranked else None,
+                tokens_seen=reranked.tokens_seen if reranked else None,
+                tokens_total=reranked.tokens_total if reranked else None,
+            )
+        )
+    timings = {**search.timings_ms, **rerank.timings_ms}
+    return ExploreView(
+        query=search.query,
+        collection=search.collection,
+        k=k,
+        left_title=_title(search),
+        right_title=f"Reranked ({rerank.reranker})",
+        right_kind="rerank",
+        left=search,
+        rows=tuple(rows),
+        comparison=comparison,
+        rerank=rerank,
+        timings_ms=timings,
+        alarms=rerank_alarms(search, rerank),
+    )
+
+
+def alternative_view(search: SearchResult, other: SearchResult, k: int) -> ExploreView:
+    """Two first-stage rankings side by side (vector vs hybrid when no reranker is available)."""
+    check_top_k(k)
+    comparison = compare_rankings(
+        [(h.chunk.chunk_id, h.score) for h in search.hits], [(h.chunk.chunk_id, h.score) for h in other.hits], k
+    )
+    hits = {h.chunk.chunk_id: h for h in (*other.hits, *search.hits)}
+    rows = tuple(
+        ViewRow(
+            chunk=hits[c.chunk_id].chunk,
+            left_rank=c.left_rank,
+            left_score=c.left_score,
+            right_rank=c.right_rank,
+            right_score=c.right_score,
+            shift=c.shift,
+            status=c.status,
+            similarity=hits[c.chunk_id].similarity,
+        )
+        for c in comparison.changes
+    )
+    timings = dict(search.timings_ms)
+    for stage, ms in other.timings_ms.items():
+        timings[stage if stage not in timings else f"{other.mode}_{stage}"] = ms
+    return ExploreView(
+        query=search.query,
+        collection=search.collection,
+        k=k,
+        left_title=_title(search),
+        right_title=_title(other),
+        right_kind="hybrid",
+        left=search,
+        rows=rows,
+        comparison=comparison,
+        rerank=None,
+        timings_ms=timings,
+        alarms=(),
+    )
+
+
+def rerank_alarms(search: SearchResult, rerank: RerankResult) -> tuple[str, ...]:
+    """Silent failures made loud: flat scores, candidates left unscored, an untrained head."""
+    alarms = list(rerank.warnings)
+    scores = [r.raw_score for r in rerank.hits]
+    if len(scores) >= 2 and max(scores) - min(scores) < FLAT_SCORE_SPREAD:
+        alarms.append(
+            f"All {len(scores)} reranker scores are (nearly) equal (spread {max(scores) - min(scores):.2g}): "
+            "the reranker is not telling the candidates apart, so the reranked order means nothing."
+        )
+    elif len(scores) >= 2 and statistics.pstdev(scores) < FLAT_SCORE_SPREAD * 10:
+        alarms.append("Reranker scores barely vary: treat the reranked order with suspicion.")
+    if len(rerank.hits) != len(search.hits):
+        alarms.append(
+            f"The reranker returned {len(rerank.hits)} of {len(search.hits)} candidates: it was not applied to all."
+        )
+    return tuple(alarms)
+
+
+def _title(search: SearchResult) -> str:
+    return {"vector": "Vector search", "bm25": "BM25", "hybrid": "Hybrid (vector + BM25)"}[search.mode]
+
+
+def _find(hits: tuple[Hit, ...], chunk_id: str) -> Hit:
+    return next(h for h in hits if h.chunk.chunk_id == chunk_id)

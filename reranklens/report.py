@@ -1,0 +1,118 @@
+"""Exports of an Explore view: CSV rows, and self-contained Markdown / HTML reports for stakeholders.
+
+Document text is untrusted in every format: HTML-escaped in the HTML report, and in Markdown both
+HTML-escaped and with Markdown syntax characters backslash-escaped, so no viewer turns a chunk
+into a link, an image or script.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from reranklens.explore import ExploreView
+from reranklens.render import column_html
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~$:])")
+CSV_COLUMNS = (
+    "chunk_id",
+    "doc_id",
+    "heading",
+    "left_rank",
+    "left_score",
+    "right_rank",
+    "right_score",
+    "shift",
+    "status",
+    "probability",
+    "tokens_seen",
+    "tokens_total",
+    "text",
+)
+
+
+def view_records(view: ExploreView) -> list[dict[str, Any]]:
+    """One flat dict per candidate (the CSV export), in right-hand order."""
+    return [
+        {
+            "chunk_id": row.chunk.chunk_id,
+            "doc_id": row.chunk.doc_id,
+            "heading": row.chunk.heading,
+            "left_rank": row.left_rank,
+            "left_score": row.left_score,
+            "right_rank": row.right_rank,
+            "right_score": row.right_score,
+            "shift": row.shift,
+            "status": row.status,
+            "probability": row.probability,
+            "tokens_seen": row.tokens_seen,
+            "tokens_total": row.tokens_total,
+            "text": row.chunk.text,
+        }
+        for row in view.rows
+    ]
+
+
+def markdown_report(view: ExploreView) -> str:
+    lines = [
+        "# RerankLens report",
+        "",
+        f"- Query: {_md(view.query)}",
+        f"- Collection: {_md(view.collection)}",
+        f"- Compared: {_md(view.left_title)} vs {_md(view.right_title)}, top-{view.k}",
+        f"- Entered top-{view.k}: {len(view.comparison.entered)}, left top-{view.k}: {len(view.comparison.left)}",
+        f"- Latency: {_latency(view)}",
+        f"- Generated: {datetime.now(UTC).isoformat(timespec='seconds')}",
+        "",
+    ]
+    lines += [f"> Warning: {_md(alarm)}" for alarm in view.alarms]
+    lines += [
+        "",
+        f"| {_md(view.right_title)} rank | {_md(view.left_title)} rank | shift | status | document | text |",
+        "|---:|---:|---:|---|---|---|",
+    ]
+    for row in view.right_rows() + [r for r in view.rows if r.right_rank is None]:
+        text = " ".join(row.chunk.text.split())[:200]
+        lines.append(
+            f"| {row.right_rank or ''} | {row.left_rank or ''} | {_signed(row.shift)} | {row.status} | "
+            f"{_md(row.chunk.doc_id)} | {_md(text)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def html_report(view: ExploreView) -> str:
+    """A single HTML file (inline CSS, no scripts, no external resources) with both columns."""
+    esc = html.escape
+    alarms = "".join(f'<p class="alarm">⚠ {esc(alarm)}</p>' for alarm in view.alarms)
+    left = column_html(view.left_rows(), "left", view.k, view.query)
+    right = column_html(view.right_rows(), "right", view.k, view.query)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>RerankLens report: {esc(view.query)}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2rem}} .cols{{display:flex;gap:1.5rem}}
+.cols>div{{flex:1;min-width:0}} .alarm{{background:#fff3cd;padding:.5rem}} mark{{background:#fff176}}</style>
+</head><body>
+<h1>RerankLens report</h1>
+<p><b>Query:</b> {esc(view.query)}<br><b>Collection:</b> {esc(view.collection)}<br>
+<b>Top-{view.k}:</b> {len(view.comparison.entered)} entered, {len(view.comparison.left)} left<br>
+<b>Latency:</b> {esc(_latency(view))}</p>
+{alarms}
+<div class="cols"><div><h2>{esc(view.left_title)}</h2>{left}</div>
+<div><h2>{esc(view.right_title)}</h2>{right}</div></div>
+</body></html>
+"""
+
+
+def _md(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False)).replace("\n", " ")
+
+
+def _signed(shift: int | None) -> str:
+    return "" if shift is None else f"{shift:+d}"
+
+
+def _latency(view: ExploreView) -> str:
+    return ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in view.timings_ms.items())
