@@ -3,4 +3,9 @@
 import streamlit as st
 
 st.set_page_config(page_title="RerankLens", page_icon="🔎", layout="wide")
-st.navigation([st.Page("pages/explore.py", title="Explore", icon="🔎", default=True)]).run()
+st.navigation(
+    [
+        st.Page("pages/explore.py", title="Explore", icon="🔎", default=True),
+        st.Page("pages/label.py", title="Label", icon="🏷️"),
+    ]
+).run()

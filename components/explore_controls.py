@@ -40,9 +40,13 @@ _URL_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
 }
 
 
-def explore_controls(collections: list[str], rerankers: list[str]) -> ExploreParams:
-    """Render the controls (query on top, settings in the sidebar) and return their values."""
-    _load_url_once(collections, rerankers)
+def explore_controls(collections: list[str], rerankers: list[str], page: str) -> ExploreParams:
+    """Render the controls (query on top, settings in the sidebar) and return their values.
+
+    ``page`` names the calling page: entering a page loads its URL parameters once (a link from
+    Explore to Label carries the query and settings), later reruns keep what the user set.
+    """
+    _load_url_once(collections, rerankers, page)
     current = st.session_state.get(keys.RERANKER)
     rerankers = rerankers + [current] if current and current not in rerankers else rerankers
     query = st.text_input("Query", key=keys.QUERY, placeholder=EXAMPLE_QUERY)
@@ -63,9 +67,9 @@ def explore_controls(collections: list[str], rerankers: list[str]) -> ExplorePar
     return params
 
 
-def _load_url_once(collections: list[str], rerankers: list[str]) -> None:
-    """First run of a session: URL values (when valid) or the defaults go into session state."""
-    if st.session_state.get(keys.URL_LOADED):
+def _load_url_once(collections: list[str], rerankers: list[str], page: str) -> None:
+    """On entering a page: valid URL values win, then what the session had, then the defaults."""
+    if st.session_state.get(keys.URL_LOADED) == page:
         return
     defaults = {
         keys.QUERY: EXAMPLE_QUERY,
@@ -80,12 +84,18 @@ def _load_url_once(collections: list[str], rerankers: list[str]) -> None:
         value = parse(raw) if raw is not None else None
         if key == keys.COLLECTION and value not in collections:
             value = None
-        st.session_state.setdefault(key, value if value is not None else defaults[key])
-    st.session_state[keys.URL_LOADED] = True
+        if value is not None:
+            st.session_state[key] = value
+        elif key == keys.COLLECTION and st.session_state.get(key) not in collections:
+            st.session_state[key] = defaults[key]
+        else:
+            st.session_state.setdefault(key, defaults[key])
+    st.session_state[keys.URL_LOADED] = page
 
 
-def _write_url(params: ExploreParams) -> None:
-    wanted = {
+def url_params(params: ExploreParams) -> dict[str, str]:
+    """The URL parameters that reproduce ``params`` (also used to hand a view to another page)."""
+    return {
         "q": params.query,
         "collection": params.collection,
         "n": str(params.candidates),
@@ -93,6 +103,10 @@ def _write_url(params: ExploreParams) -> None:
         "mode": params.mode,
         "reranker": params.reranker,
     }
+
+
+def _write_url(params: ExploreParams) -> None:
+    wanted = url_params(params)
     if {name: st.query_params.get(name) for name in wanted} != wanted:
         st.query_params.from_dict(wanted)
 

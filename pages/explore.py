@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components.explore_controls import explore_controls
+from components.explore_controls import explore_controls, url_params
 from components.explore_render import (
     render_charts,
     render_columns,
@@ -26,7 +26,7 @@ if not collections:
     st.info("No collections yet. Ingest documents with: `reranklens ingest PATH --collection NAME`")
     st.stop()
 
-params = explore_controls(collections, reranker_options(workspace.settings))
+params = explore_controls(collections, reranker_options(workspace.settings), page="explore")
 if not params.query:
     st.info("Type a question above to see its candidates before and after reranking.")
     st.stop()
@@ -46,6 +46,8 @@ if no_reranker:
     )
 
 render_summary(view)
+if st.button("🏷️ Label this query", help="Open the Label page with this query and these settings"):
+    st.switch_page("pages/label.py", query_params=url_params(params))
 render_columns(view)
 st.divider()
 render_charts(view)

@@ -101,6 +101,18 @@ def row_html(row: ViewRow, side: str, k: int, terms: Sequence[str]) -> str:
     )
 
 
+def label_card_html(row: ViewRow, k: int, terms: Sequence[str], flag: str = "") -> str:
+    """A candidate on the Label page: both ranks side by side, then the same card as Explore."""
+    left = f"#{row.left_rank}" if row.left_rank is not None else "—"
+    right = f"#{row.right_rank}" if row.right_rank is not None else "—"
+    flag_html = f' <span class="rl-flag" style="color:#b26a00;font-weight:600">{_escape(flag)}</span>' if flag else ""
+    ranks = (
+        f'<div class="rl-ranks" style="font-size:0.8rem;color:#555">'
+        f"first stage {left} → second {right}{flag_html}</div>"
+    )
+    return ranks + row_html(row, "right", k, terms)
+
+
 def column_html(rows: Iterable[ViewRow], side: str, k: int, query: str) -> str:
     terms = query_terms(query)
     body = "".join(row_html(row, side, k, terms) for row in rows)

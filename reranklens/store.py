@@ -171,6 +171,13 @@ class VectorStore:
         hashes = {str(m["doc_id"]): str(m.get("doc_hash", "")) for m in result["metadatas"] if m}
         return StoredChunks(chunks=chunks, doc_hashes=hashes)
 
+    def existing_ids(self, name: str, chunk_ids: Sequence[str]) -> set[str]:
+        """Which of ``chunk_ids`` the collection still holds (labels of the others are orphaned)."""
+        if not chunk_ids:
+            return set()
+        result = self._call(self.collection(name).get, ids=list(chunk_ids), include=[])
+        return set(result["ids"])
+
     def embeddings(self, name: str) -> tuple[list[str], np.ndarray]:
         """All chunk ids and their stored vectors (for exact-search checks and analysis)."""
         result = self._call(self.collection(name).get, include=["embeddings"])

@@ -21,6 +21,7 @@ from reranklens.errors import EmbedderMismatchError, InvalidInputError, ModelUna
 from reranklens.explore import ExploreView, alternative_view, check_top_k, reranked_view
 from reranklens.golden import GoldenStore
 from reranklens.ingest import ProgressCallback, ingest
+from reranklens.labeling import LabelSheet, label_sheet
 from reranklens.rerank import Reranker, make_reranker, rerank
 from reranklens.score_cache import ScoreCache
 from reranklens.search import (
@@ -112,6 +113,18 @@ class Workspace:
             other_mode: SearchMode = "vector" if mode == "hybrid" else "hybrid"
             other = self.search(query, collection, other_mode, candidates)
             return alternative_view(search, other, k), str(exc)
+
+    def label_sheet(self, view: ExploreView, golden_set: str) -> LabelSheet:
+        """The Label page's candidates for ``view``'s query, with grades and orphaned labels."""
+        labelled: list[str] = []
+        if golden_set in self.golden.names():
+            query = self.golden.find_query(golden_set, view.query)
+            if query is not None:
+                labelled = [
+                    j.target_id for j in self.golden.judgements(golden_set, query.query_id) if j.level == "chunk"
+                ]
+        existing = self.store.existing_ids(view.collection, labelled)
+        return label_sheet(view, self.golden, golden_set, existing)
 
     def collections(self) -> list[CollectionInfo]:
         return [self.store.info(name) for name in self.store.names() if ".building-" not in name]

@@ -1,0 +1,80 @@
+"""The Label page's grading list: one card and one grade control per candidate, saved on click."""
+
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from components import keys
+from reranklens.errors import RerankLensError
+from reranklens.golden import GRADE_LABELS, GoldenStore
+from reranklens.labeling import LabelCandidate, LabelSheet
+from reranklens.render import label_card_html, query_terms
+
+GRADE_BUTTONS = {0: "0 · not relevant", 1: "1 · related", 2: "2 · relevant", 3: "3 · answers it"}
+
+
+def render_sheet_summary(sheet: LabelSheet, k: int) -> None:
+    cols = st.columns(3)
+    cols[0].metric("Candidates", len(sheet.candidates))
+    cols[1].metric("Judged (chunk level)", sheet.judged)
+    cols[2].metric(f"Unjudged in a top-{k}", sheet.unjudged_in_top_k)
+    if sheet.orphans:
+        st.warning(
+            f"{len(sheet.orphans)} label(s) point at chunks that no longer exist (the file changed). They are "
+            "kept, not dropped: " + ", ".join(f"{j.target_id} (grade {j.grade})" for j in sheet.orphans),
+            icon="🧷",
+        )
+
+
+def render_query_note(golden: GoldenStore, golden_set: str, query: str, note: str) -> None:
+    with st.form("query_note", border=False):
+        text = st.text_area("Note on this query (e.g. why it hallucinated)", value=note, key=keys.QUERY_NOTE)
+        if st.form_submit_button("Save note"):
+            try:
+                golden.add_query(golden_set, query, note=text)
+                st.toast("Note saved")
+            except RerankLensError as exc:
+                st.error(str(exc))
+
+
+def render_grading(
+    candidates: list[LabelCandidate], golden: GoldenStore, golden_set: str, query: str, k: int, who: str
+) -> None:
+    """One row per candidate: its card and a one-click grade control (click again to clear)."""
+    terms = query_terms(query)
+    for candidate in candidates:
+        chunk_id = candidate.row.chunk.chunk_id
+        card, control = st.columns([5, 2], vertical_alignment="center")
+        flag = f"unjudged in top-{k}" if candidate.unjudged_in_top_k else ""
+        if candidate.grade is None and candidate.doc_grade is not None:
+            flag = f"document graded {candidate.doc_grade} ({GRADE_LABELS.get(candidate.doc_grade, 'imported')})"
+        card.html(label_card_html(candidate.row, k, terms, flag))
+        control.segmented_control(
+            "Grade",
+            list(GRADE_BUTTONS),
+            format_func=lambda g: str(g),
+            default=candidate.grade,
+            key=grade_key(golden_set, query, chunk_id),
+            on_change=_save_grade,
+            args=(golden, golden_set, query, chunk_id, who),
+            help=" / ".join(GRADE_BUTTONS.values()),
+        )
+
+
+def grade_key(golden_set: str, query: str, chunk_id: str) -> str:
+    digest = hashlib.sha1(f"{golden_set}\x1f{' '.join(query.split())}".encode()).hexdigest()[:10]
+    return f"grade|{digest}|{chunk_id}"
+
+
+def _save_grade(golden: GoldenStore, golden_set: str, query: str, chunk_id: str, who: str) -> None:
+    grade = st.session_state.get(grade_key(golden_set, query, chunk_id))
+    try:
+        query_id = golden.add_query(golden_set, query)
+        if grade is None:
+            golden.unjudge(golden_set, query_id, "chunk", chunk_id)
+        else:
+            golden.judge(golden_set, query_id, "chunk", chunk_id, int(grade), who=who)
+    except RerankLensError as exc:
+        st.session_state[keys.LABEL_ERROR] = str(exc)

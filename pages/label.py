@@ -1,0 +1,68 @@
+"""Label: turn what you see into golden examples (which chunks answer which query)."""
+
+import streamlit as st
+
+from components import keys
+from components.explore_controls import explore_controls
+from components.label_render import render_grading, render_query_note, render_sheet_summary
+from components.rerankers import reranker_options
+from components.resources import show_error, workspace_with_demo
+from reranklens.errors import RerankLensError
+
+st.title("🏷️ Label")
+workspace = workspace_with_demo()
+golden = workspace.golden
+try:
+    collections = [info.name for info in workspace.collections()]
+except RerankLensError as exc:
+    show_error(exc)
+if not collections:
+    st.info("No collections yet. Ingest documents with: `reranklens ingest PATH --collection NAME`")
+    st.stop()
+
+sets = golden.names() or ["my-labels"]
+if url_set := st.query_params.get("set"):
+    st.session_state.setdefault(keys.GOLDEN_SET, url_set)
+st.session_state.setdefault(keys.GOLDEN_SET, "demo" if "demo" in sets else sets[0])
+if st.session_state[keys.GOLDEN_SET] not in sets:
+    sets.append(st.session_state[keys.GOLDEN_SET])
+with st.sidebar:
+    golden_set = st.selectbox(
+        "Golden set", sets, key=keys.GOLDEN_SET, accept_new_options=True, help="Type a new name to start a new set."
+    )
+    who = st.text_input("Your name (stored with each label)", key=keys.LABELER)
+    scope = st.radio("Show", ["top-k of either ranking", "all candidates"], key=keys.LABEL_SCOPE)
+
+params = explore_controls(collections, reranker_options(workspace.settings), page="label")
+st.query_params["set"] = golden_set or ""
+if golden_set in golden.names() and golden.query_list(golden_set):
+    picked = st.selectbox(
+        "…or pick a query of this set", [""] + [q.text for q in golden.query_list(golden_set)], key=keys.PICKED_QUERY
+    )
+    if picked and picked != params.query:
+        st.session_state[keys.QUERY] = picked
+        st.rerun()
+if not params.query or not golden_set:
+    st.info("Type a query (or pick one of the set) to judge its candidates.")
+    st.stop()
+
+try:
+    view, no_reranker = workspace.explore(
+        params.query, params.collection, params.mode, params.candidates, params.k, params.reranker
+    )
+    sheet = workspace.label_sheet(view, golden_set)
+except RerankLensError as exc:
+    show_error(exc)
+if no_reranker:
+    st.caption(f"No cross-encoder available; the second ranking is {view.right_title}.")
+if error := st.session_state.pop(keys.LABEL_ERROR, None):
+    st.error(error)
+
+render_sheet_summary(sheet, params.k)
+render_query_note(golden, golden_set, params.query, sheet.query.note if sheet.query else "")
+shown = [c for c in sheet.candidates if scope == "all candidates" or c.in_top_k]
+st.caption(
+    f"{view.left_title} vs {view.right_title}: {len(shown)} shown. Click a grade to save it; "
+    "click it again to clear it."
+)
+render_grading(shown, golden, golden_set, params.query, params.k, who)
