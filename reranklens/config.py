@@ -73,5 +73,9 @@ class Settings:
         return self.data_dir / "golden.sqlite"
 
     @property
+    def runs_db_path(self) -> Path:
+        return self.data_dir / "runs.sqlite"
+
+    @property
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
