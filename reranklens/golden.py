@@ -5,7 +5,9 @@ is one ``BEGIN IMMEDIATE`` transaction (writers queue, nothing is lost), readers
 ``PRAGMA user_version`` holds the schema version; ``_MIGRATIONS`` upgrades older files in place.
 
 A judgement targets a document (``level='doc'``, as BEIR qrels do) or a chunk (``level='chunk'``)
-with a grade 0-3 (0 = judged not relevant). Judgements point at ids, not rows of the vector store,
+with a grade (0 = judged not relevant). Labels made in RerankLens use 0-3; imported judgements
+keep their published scale (Cranfield's qrels go to 4), up to ``MAX_IMPORTED_GRADE``.
+Judgements point at ids, not rows of the vector store,
 so they survive re-ingestion; a chunk id that no longer exists is reported as orphaned, never
 dropped.
 """

@@ -59,7 +59,8 @@ def make_reranker(name: str, settings: Settings) -> Reranker:
     if not name:
         raise InvalidInputError("No reranker named: set RERANKLENS_RERANKER or pick one.")
     if name.startswith(HTTP_PREFIX):
-        return HttpReranker(name.removeprefix(HTTP_PREFIX), settings.rerank_api_url, settings.rerank_api_key)
+        model = name.removeprefix(HTTP_PREFIX) or settings.rerank_api_model
+        return HttpReranker(model, settings.rerank_api_url, settings.rerank_api_key)
     return CrossEncoderReranker(name)
 
 
@@ -85,7 +86,7 @@ def rerank(
     watch = Stopwatch()
     with watch("rerank"):
         keys = [(reranker.cache_key, text_key(query), text_key(hit.chunk.passage)) for hit in hits]
-        scores: list[PassageScore | None] = [cache.get(key) if cache else None for key in keys]
+        scores: list[PassageScore | None] = [cache.get(key) if cache is not None else None for key in keys]
         missing = [i for i, score in enumerate(scores) if score is None]
         if missing:
             with watch("rerank_model"):
@@ -161,7 +162,9 @@ class CrossEncoderReranker:
         truncation = "only_second" if query_tokens <= LONG_QUERY_TOKENS else "longest_first"
         totals = [len(ids) for ids in tokenizer(list(passages), add_special_tokens=False, verbose=False)["input_ids"]]
         encoded = tokenizer([query] * len(passages), list(passages), truncation=truncation, max_length=self.max_tokens)
-        seen = [sum(types) - 1 for types in encoded["token_type_ids"]]  # minus the final [SEP]
+        # Passage tokens = tokens of the second sequence (works with or without token_type_ids).
+        seen = [sum(1 for s in encoded.sequence_ids(i) if s == 1) for i in range(len(passages))]
+        inputs = [key for key in ("input_ids", "token_type_ids", "attention_mask") if key in encoded]
         order = sorted(range(len(passages)), key=lambda i: len(encoded["input_ids"][i]))
         raw = [0.0] * len(passages)
         device = self.model.device
@@ -169,10 +172,7 @@ class CrossEncoderReranker:
             for start in range(0, len(order), self.batch_size):
                 batch = order[start : start + self.batch_size]
                 features = tokenizer.pad(
-                    {
-                        key: [encoded[key][i] for i in batch]
-                        for key in ("input_ids", "token_type_ids", "attention_mask")
-                    },
+                    {key: [encoded[key][i] for i in batch] for key in inputs},
                     return_tensors="pt",
                 )
                 logits = self.model.transformers_model(**{k: v.to(device) for k, v in features.items()}).logits
@@ -254,7 +254,14 @@ class HttpReranker:
             raise RerankerRequestError("The rerank API rate limit was reached (429): wait and retry.")
         if response.status_code >= 400:
             raise RerankerRequestError(f"The rerank API answered {response.status_code}.")
-        return _parse_rerank_response(response.json(), len(passages))
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            raise RerankerRequestError(
+                f"The rerank API at {self.url} did not answer JSON: check RERANKLENS_RERANK_URL (the base URL, "
+                "without /rerank, e.g. https://api.cohere.com/v2)."
+            ) from exc
+        return _parse_rerank_response(payload, len(passages))
 
     def warnings(self) -> tuple[str, ...]:
         return ()
