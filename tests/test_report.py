@@ -1,0 +1,181 @@
+"""Exports of an Explore view: CSV records, Markdown and HTML reports. Chunk text is untrusted:
+no format may turn it into markup, a link, an image or script."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import pytest
+
+from reranklens.explore import ExploreView, alternative_view, reranked_view
+from reranklens.report import CSV_COLUMNS, html_report, markdown_report, view_records
+from reranklens.types import Chunk, Hit, RerankedHit, RerankResult, SearchMode, SearchResult
+
+MALICIOUS = (
+    "<script>alert(1)</script> ![pixel](https://evil.example/p.png) [click me](javascript:alert(2)) "
+    "| col | <img src=x onerror=alert(3)>"
+)
+QUERY = "how are backups run"
+
+
+def make_search(texts: dict[str, str], mode: SearchMode = "vector") -> SearchResult:
+    hits = tuple(
+        Hit(
+            chunk=Chunk(
+                chunk_id=chunk_id,
+                doc_id=f"{chunk_id}.md",
+                text=text,
+                source=f"docs/{chunk_id}.md",
+                position=0,
+                heading_path=("Guide", chunk_id.title()),
+                token_count=len(text.split()),
+            ),
+            rank=i + 1,
+            score=0.9 - i / 10,
+            similarity=0.9 - i / 10,
+        )
+        for i, (chunk_id, text) in enumerate(texts.items())
+    )
+    return SearchResult(QUERY, "tiny", mode, hits, {"embed": 4.0, "vector_search": 1.0})
+
+
+TEXTS = {
+    "backups": "Backups run every night at two.",
+    "evil": MALICIOUS,
+    "billing": "Invoices are sent monthly.",
+    "cli": "The CLI prints JSON.",
+}
+
+
+@pytest.fixture
+def view() -> ExploreView:
+    search = make_search(TEXTS)
+    by_id = {hit.chunk.chunk_id: hit for hit in search.hits}
+    order = [("evil", 3.0), ("cli", 1.0), ("backups", -0.5), ("billing", -2.0)]
+    hits = tuple(
+        RerankedHit(by_id[cid], rank, score, 1 / (1 + math.exp(-score)), 10, 12 if cid == "evil" else 10)
+        for rank, (cid, score) in enumerate(order, start=1)
+    )
+    result = RerankResult("fake-reranker", "logit", hits, {"rerank": 7.0, "rerank_model": 6.0}, 256, ("untrained",))
+    return reranked_view(search, result, k=2)
+
+
+# -- CSV records ----------------------------------------------------------------------------------
+
+
+def test_records_have_exactly_the_csv_columns_in_order(view: ExploreView) -> None:
+    records = view_records(view)
+
+    assert len(records) == len(TEXTS)
+    assert all(list(record) == list(CSV_COLUMNS) for record in records)
+
+
+def test_records_follow_the_right_hand_order_and_carry_the_view(view: ExploreView) -> None:
+    records = view_records(view)
+
+    assert [r["chunk_id"] for r in records] == ["evil", "cli", "backups", "billing"]
+    evil = records[0]
+    assert (evil["left_rank"], evil["right_rank"], evil["shift"], evil["status"]) == (2, 1, 1, "stayed_in_top_k")
+    assert (evil["tokens_seen"], evil["tokens_total"]) == (10, 12)
+    assert evil["probability"] == pytest.approx(1 / (1 + math.exp(-3.0)))
+    assert evil["text"] == MALICIOUS
+    assert evil["heading"] == "Guide > Evil"
+
+
+def test_records_write_and_read_back_as_csv(view: ExploreView) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerows(view_records(view))
+
+    rows = list(csv.DictReader(io.StringIO(buffer.getvalue())))
+
+    assert [row["chunk_id"] for row in rows] == ["evil", "cli", "backups", "billing"]
+    assert rows[0]["text"] == MALICIOUS
+
+
+# -- Markdown ---------------------------------------------------------------------------------
+
+
+def test_markdown_report_names_the_query_and_has_a_row_per_candidate(view: ExploreView) -> None:
+    report = markdown_report(view)
+
+    assert report.startswith("# RerankLens report\n")
+    assert "how are backups run" in report
+    table = [line for line in report.splitlines() if line.startswith("| ")]
+    assert len(table) == 1 + len(TEXTS)  # header + one row per candidate
+    assert table[1].startswith("| 1 | 2 | +1 | stayed_in_top_k | evil")
+    assert "> Warning: untrained" in report
+    assert "rerank 7 ms" in report
+
+
+def test_markdown_report_defuses_a_malicious_chunk(view: ExploreView) -> None:
+    report = markdown_report(view)
+
+    assert "<script" not in report
+    assert "<img" not in report
+    assert "![" not in report
+    assert "](" not in report
+    assert "&lt;script&gt;" in report
+    evil_row = next(line for line in report.splitlines() if "evil" in line and "alert" in line)
+    # The chunk's own pipes are escaped: the row keeps its six columns.
+    assert evil_row.count("|") - evil_row.count("\\|") == 7
+
+
+def test_markdown_report_defuses_a_malicious_query() -> None:
+    search = make_search({"a": "one", "b": "two"})
+    search = SearchResult("![x](https://evil.example/x.png) <script>", "tiny", "vector", search.hits, {})
+    other = SearchResult(search.query, "tiny", "hybrid", search.hits[::-1], {})
+
+    report = markdown_report(alternative_view(search, other, k=1))
+
+    assert "![" not in report
+    assert "](" not in report
+    assert "<script" not in report
+
+
+# -- HTML -------------------------------------------------------------------------------------
+
+
+def test_html_report_has_no_script_at_all(view: ExploreView) -> None:
+    report = html_report(view)
+
+    assert "<script" not in report
+    assert "<img" not in report
+    assert "&lt;script&gt;" in report
+
+
+def test_html_report_forbids_everything_but_inline_styles(view: ExploreView) -> None:
+    report = html_report(view)
+
+    assert (
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+        in report
+    )
+
+
+def test_html_report_shows_both_columns_in_their_orders(view: ExploreView) -> None:
+    report = html_report(view)
+
+    assert "<h2>Vector search</h2>" in report
+    assert "<h2>Reranked (fake-reranker)</h2>" in report
+    left, right = report.split('<div class="rl-column rl-left">')[1].split('<div class="rl-column rl-right">')
+    assert [left.index(f'data-chunk="{c}"') for c in TEXTS] == sorted(left.index(f'data-chunk="{c}"') for c in TEXTS)
+    right_order = ["evil", "cli", "backups", "billing"]
+    positions = [right.index(f'data-chunk="{c}"') for c in right_order]
+    assert positions == sorted(positions)
+    assert "⚠ untrained" in report
+    assert "<mark>Backups</mark> <mark>run</mark>" in report
+
+
+def test_html_report_escapes_a_malicious_query(view: ExploreView) -> None:
+    search = make_search({"a": "one", "b": "two"})
+    search = SearchResult('"><script>alert(1)</script>', "tiny", "vector", search.hits, {})
+    other = SearchResult(search.query, "tiny", "hybrid", search.hits[::-1], {})
+
+    report = html_report(alternative_view(search, other, k=1))
+
+    assert "<script" not in report
+    assert "<title>RerankLens report: &quot;&gt;&lt;script&gt;" in report
