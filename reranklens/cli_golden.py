@@ -1,0 +1,127 @@
+"""``reranklens golden ...``: list, show, import, export and delete golden sets.
+
+These commands touch only the golden-set SQLite file of the data dir: they load no model and do
+not ingest the demo. Errors are ``RerankLensError``s, which ``cli.main`` prints as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reranklens.golden import GRADE_LABELS, LEVELS
+from reranklens.golden_io import FORMATS, export_set, golden_records, import_set, topics_path
+
+if TYPE_CHECKING:
+    from reranklens.workspace import Workspace
+
+EXIT_OK = 0
+
+
+def add_golden_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``golden list|show|import|export|delete`` on the top-level subparsers."""
+    golden = commands.add_parser("golden", help="list, show, import, export and delete golden sets")
+    actions = golden.add_subparsers(dest="golden_command", required=True, metavar="ACTION")
+
+    listing = actions.add_parser("list", help="golden sets with their query and judgement counts")
+    listing.add_argument("--json", action="store_true", help="print a JSON list")
+    listing.set_defaults(handler=cmd_golden_list)
+
+    show = actions.add_parser("show", help="a golden set's queries and judgements")
+    show.add_argument("name")
+    show.add_argument("--json", action="store_true", help="print one JSON object")
+    show.set_defaults(handler=cmd_golden_show)
+
+    imports = actions.add_parser("import", help="create or replace a golden set from a file or BEIR folder")
+    imports.add_argument("path", type=Path, help="BEIR folder, TREC qrels, .jsonl or .csv")
+    imports.add_argument("--name", required=True, help="the golden set to create or replace")
+    imports.add_argument("--format", choices=FORMATS, help="default: guessed (folder: beir, .jsonl, .csv, else trec)")
+    imports.set_defaults(handler=cmd_golden_import)
+
+    export = actions.add_parser("export", help="write a golden set as BEIR, TREC, JSON Lines or CSV")
+    export.add_argument("name")
+    export.add_argument("--format", choices=FORMATS, required=True)
+    export.add_argument("--out", type=Path, required=True, help="a folder for beir, a file for the others")
+    export.set_defaults(handler=cmd_golden_export)
+
+    delete = actions.add_parser("delete", help="delete a golden set and its judgements")
+    delete.add_argument("name")
+    delete.set_defaults(handler=cmd_golden_delete)
+
+
+def cmd_golden_list(workspace: Workspace, args: argparse.Namespace) -> int:
+    infos = [workspace.golden.info(name) for name in workspace.golden.names()]
+    if args.json:
+        print(json.dumps([info.__dict__ for info in infos], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if not infos:
+        print("No golden sets yet: reranklens golden import PATH --name NAME (or label queries in the app)")
+    for info in infos:
+        source = f"  source={info.source}" if info.source else ""
+        print(f"{info.name:<24} {info.queries} queries, {info.judgements} judgements{source}")
+    return EXIT_OK
+
+
+def cmd_golden_show(workspace: Workspace, args: argparse.Namespace) -> int:
+    info = workspace.golden.info(args.name)
+    records = golden_records(workspace.golden, args.name)
+    if args.json:
+        data: dict[str, Any] = {
+            "name": info.name,
+            "source": info.source,
+            "query_count": info.queries,
+            "judgement_count": info.judgements,
+            "queries": records,
+        }
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    source = f" from {info.source}" if info.source else ""
+    print(f"Golden set '{info.name}'{source}: {info.queries} queries, {info.judgements} judgements.")
+    for record in records:
+        judgements = record["judgements"]
+        levels = ", ".join(
+            f"{count} {level}" for level in LEVELS if (count := sum(j["level"] == level for j in judgements))
+        )
+        counts = f"{len(judgements)} judgements" + (f" ({levels})" if levels else "")
+        note = f"  [note: {_flat(record['note'])}]" if record["note"] else ""
+        print(f"{record['query_id']}  {counts}  {_flat(record['text'])}{note}")
+        for j in judgements:
+            # The 0-3 labels describe grades given here; imported qrels keep their own scale (Cranfield: 4 = best).
+            label = f" ({GRADE_LABELS[j['grade']]})" if j["origin"] != "import" and j["grade"] in GRADE_LABELS else ""
+            who = f"  by {j['who']}" if j["who"] else ""
+            jnote = f"  [note: {_flat(j['note'])}]" if j["note"] else ""
+            print(f"    {j['level']:<5} {j['target_id']}  grade {j['grade']}{label}{who}  {j['origin']}{jnote}")
+    return EXIT_OK
+
+
+def cmd_golden_import(workspace: Workspace, args: argparse.Namespace) -> int:
+    replacing = args.name.strip() in workspace.golden.names()
+    info = import_set(workspace.golden, args.path, args.name, args.format)
+    replaced = " (replaced the previous set)" if replacing else ""
+    print(f"Imported golden set '{info.name}': {info.queries} queries, {info.judgements} judgements{replaced}.")
+    return EXIT_OK
+
+
+def cmd_golden_export(workspace: Workspace, args: argparse.Namespace) -> int:
+    info = workspace.golden.info(args.name)
+    out = export_set(workspace.golden, args.name, args.format, args.out)
+    topics = f" (query texts in {topics_path(out)})" if args.format == "trec" else ""
+    print(
+        f"Exported golden set '{info.name}' ({info.queries} queries, {info.judgements} judgements) "
+        f"as {args.format} to {out}{topics}."
+    )
+    return EXIT_OK
+
+
+def cmd_golden_delete(workspace: Workspace, args: argparse.Namespace) -> int:
+    info = workspace.golden.info(args.name)
+    workspace.golden.delete_set(args.name)
+    print(f"Deleted golden set '{info.name}' ({info.queries} queries, {info.judgements} judgements).")
+    return EXIT_OK
+
+
+def _flat(text: str) -> str:
+    """Tabs and line breaks collapsed, so each query or judgement stays on one output line."""
+    return " ".join(text.split())

@@ -1,0 +1,298 @@
+"""GoldenStore on real SQLite files: grading, notes, validation, migration, orphans, and two
+processes writing into one set at once."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from golden_writer import QUERY, target_id
+
+from reranklens.errors import InvalidInputError, RerankLensError
+from reranklens.golden import (
+    MAX_IMPORTED_GRADE,
+    SCHEMA_VERSION,
+    GoldenQuery,
+    GoldenStore,
+    Judgement,
+    query_id_for,
+)
+
+WRITER = Path(__file__).with_name("golden_writer.py")
+TABLES = ("queries", "judgements")
+
+# The v1 schema as it shipped, copied on purpose: the migration must keep working on files written
+# by that release even if golden.py's own copy is ever edited.
+SCHEMA_V1 = """
+CREATE TABLE golden_sets (
+    name TEXT PRIMARY KEY,
+    source TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+CREATE TABLE queries (
+    golden_set TEXT NOT NULL REFERENCES golden_sets(name) ON DELETE CASCADE,
+    query_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (golden_set, query_id)
+);
+CREATE TABLE judgements (
+    golden_set TEXT NOT NULL,
+    query_id TEXT NOT NULL,
+    level TEXT NOT NULL CHECK (level IN ('doc', 'chunk')),
+    target_id TEXT NOT NULL,
+    grade INTEGER NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    who TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (golden_set, query_id, level, target_id),
+    FOREIGN KEY (golden_set, query_id) REFERENCES queries(golden_set, query_id) ON DELETE CASCADE
+);
+"""
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> GoldenStore:
+    return GoldenStore(tmp_path / "golden.sqlite")
+
+
+@pytest.fixture
+def labelled(store: GoldenStore) -> tuple[GoldenStore, str]:
+    """Set 'faq' with one query; returns the store and the query id."""
+    return store, store.add_query("faq", "How do I rotate an API key?")
+
+
+def _iso(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    assert parsed.tzinfo is not None, value
+    return parsed
+
+
+def test_judge_stores_every_field_and_qrels_have_the_trec_shape(labelled: tuple[GoldenStore, str]) -> None:
+    store, qid = labelled
+    made = store.judge("faq", qid, "chunk", "3f2a9c0d11b7e4a5c6d8", 2, note="covers step 2", who="ana")
+    store.judge("faq", qid, "doc", "guides/keys.md", 0, who="ana", origin="suggestion")
+
+    first, second = store.judgements("faq")
+    assert first == made
+    assert (first.query_id, first.level, first.target_id, first.grade) == (qid, "chunk", "3f2a9c0d11b7e4a5c6d8", 2)
+    assert (first.note, first.who, first.origin) == ("covers step 2", "ana", "human")
+    _iso(first.updated_at)
+    assert (second.grade, second.origin) == (0, "suggestion")  # grade 0 = judged not relevant, still stored
+    assert store.qrels("faq", "chunk") == {qid: {"3f2a9c0d11b7e4a5c6d8": 2}}
+    assert store.qrels("faq") == {qid: {"guides/keys.md": 0}}
+    assert store.info("faq").judgements == 2
+
+
+def test_regrading_replaces_the_judgement(labelled: tuple[GoldenStore, str]) -> None:
+    store, qid = labelled
+    before = store.judge("faq", qid, "chunk", "c1", 1, note="partial", who="ana")
+    after = store.judge("faq", qid, "chunk", "c1", 3, note="", who="bob")
+
+    assert store.judgements("faq") == [after]
+    assert (after.grade, after.note, after.who) == (3, "", "bob")
+    assert _iso(after.updated_at) >= _iso(before.updated_at)
+
+
+def test_unjudge_removes_only_that_judgement(labelled: tuple[GoldenStore, str]) -> None:
+    store, qid = labelled
+    store.judge("faq", qid, "chunk", "c1", 1)
+    store.judge("faq", qid, "doc", "c1", 2)  # same id on the other level is a different judgement
+    store.unjudge("faq", qid, "chunk", "c1")
+    assert [(j.level, j.target_id) for j in store.judgements("faq")] == [("doc", "c1")]
+
+
+def test_notes_on_queries_and_judgements(labelled: tuple[GoldenStore, str]) -> None:
+    store, qid = labelled
+    store.set_query_note("faq", qid, "ambiguous: key = API key or SSH key?")
+    assert store.query_list("faq") == [
+        GoldenQuery(qid, "How do I rotate an API key?", "ambiguous: key = API key or SSH key?")
+    ]
+    assert store.add_query("faq", "How do I rotate an API key?", note="settled: API key") == qid
+    assert store.query_list("faq")[0].note == "settled: API key"
+    assert store.add_query("faq", "How do I rotate an API key?") == qid  # no note given: note kept
+    assert store.query_list("faq")[0].note == "settled: API key"
+
+    store.judge("faq", qid, "doc", "keys.md", 3, note='the exact procedure, with "quotes"\nand a line break')
+    assert store.judgements("faq")[0].note == 'the exact procedure, with "quotes"\nand a line break'
+
+
+def test_add_query_reuses_a_query_with_the_same_words(store: GoldenStore) -> None:
+    qid = store.add_query("faq", "How do I rotate an API key?")
+    assert qid == query_id_for("how do I  rotate an api KEY?")
+    assert store.add_query("faq", "  how do I\trotate an API key? ") == qid  # same words, other case/spacing
+    custom = store.add_query("faq", "Where are the logs?", query_id="logs-1")
+    assert custom == "logs-1"
+    assert store.add_query("faq", "Where are  the logs?") == "logs-1"  # found by its words, not its id
+    assert store.find_query("faq", "Where are the\nlogs?") == GoldenQuery("logs-1", "Where are the logs?")
+    assert [q.query_id for q in store.query_list("faq")] == [qid, "logs-1"]
+
+
+def test_add_query_refuses_empty_text(store: GoldenStore) -> None:
+    with pytest.raises(InvalidInputError, match="needs text"):
+        store.add_query("faq", " \n\t")
+
+
+@pytest.mark.parametrize("grade", [4, -1, "2", True, 2.0, None])
+def test_judge_refuses_grades_outside_0_to_3(labelled: tuple[GoldenStore, str], grade: object) -> None:
+    store, qid = labelled
+    with pytest.raises(InvalidInputError, match=r"Grade must be an integer 0-3, got "):
+        store.judge("faq", qid, "chunk", "c1", grade)  # type: ignore[arg-type]
+    assert store.judgements("faq") == []
+
+
+def test_imported_scales_are_kept_by_write_set_but_not_typed_by_judge(store: GoldenStore) -> None:
+    # Cranfield's qrels use 0-4: imports keep their scale up to MAX_IMPORTED_GRADE; labels made here are 0-3.
+    store.write_set("cran", [GoldenQuery("1", "heat transfer")], [Judgement("1", "doc", "184", 4, origin="import")])
+    assert store.qrels("cran") == {"1": {"184": 4}}
+    with pytest.raises(InvalidInputError, match="0-3"):
+        store.judge("cran", "1", "doc", "185", 4)
+    with pytest.raises(InvalidInputError, match=f"0-{MAX_IMPORTED_GRADE}"):
+        Judgement("1", "doc", "186", MAX_IMPORTED_GRADE + 1)
+
+
+def test_judgement_validates_level_and_target() -> None:
+    with pytest.raises(InvalidInputError, match="'doc' or 'chunk'"):
+        Judgement("q", "passage", "x", 1)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="needs a chunk or document id"):
+        Judgement("q", "doc", "", 1)
+
+
+def test_unknown_set_and_query_errors_say_what_exists(labelled: tuple[GoldenStore, str]) -> None:
+    store, qid = labelled
+    with pytest.raises(InvalidInputError, match=r"No golden set named 'nope' \(existing: faq\)"):
+        store.judge("nope", qid, "doc", "d", 1)
+    with pytest.raises(InvalidInputError, match="No query 'q-missing' in golden set 'faq': add the query first"):
+        store.judge("faq", "q-missing", "doc", "d", 1)
+    with pytest.raises(InvalidInputError, match="No query 'q-missing' in golden set 'faq'"):
+        store.set_query_note("faq", "q-missing", "note")
+    for call in (store.info, store.query_list, store.judgements, store.delete_set):
+        with pytest.raises(InvalidInputError, match="No golden set named 'nope'"):
+            call("nope")
+    assert store.judgements("faq") == []
+
+
+def test_invalid_set_names_are_refused(store: GoldenStore) -> None:
+    for name in ("", "  ", "a/b", "tab\tname", "x" * 129):
+        with pytest.raises(InvalidInputError, match="Invalid golden set name"):
+            store.create_set(name)
+    assert store.names() == []
+
+
+def test_delete_set_removes_its_queries_and_judgements_only(store: GoldenStore) -> None:
+    for name in ("keep", "drop"):
+        qid = store.add_query(name, "shared words")
+        store.judge(name, qid, "chunk", "c1", 2)
+    store.delete_set("drop")
+
+    assert store.names() == ["keep"]
+    assert store.info("keep").judgements == 1
+    db = sqlite3.connect(store.path)
+    left = {t: db.execute(f"SELECT COUNT(*) FROM {t} WHERE golden_set = 'drop'").fetchone()[0] for t in TABLES}
+    db.close()
+    assert left == {"queries": 0, "judgements": 0}
+
+
+def test_write_set_replaces_everything_atomically(store: GoldenStore) -> None:
+    store.write_set("s", [GoldenQuery("a", "old")], [Judgement("a", "doc", "d1", 1)], source="v1")
+    with pytest.raises(InvalidInputError, match="not in the set: zzz"):
+        store.write_set("s", [GoldenQuery("b", "new")], [Judgement("zzz", "doc", "d2", 2)], source="v2")
+    assert (store.queries("s"), store.qrels("s"), store.info("s").source) == ({"a": "old"}, {"a": {"d1": 1}}, "v1")
+
+    store.write_set("s", [GoldenQuery("b", "new")], [Judgement("b", "chunk", "c2", 2)], source="v2")
+    assert (store.queries("s"), store.qrels("s", "chunk"), store.qrels("s")) == ({"b": "new"}, {"b": {"c2": 2}}, {})
+
+
+def test_chunk_judgements_are_never_dropped_as_orphans(labelled: tuple[GoldenStore, str]) -> None:
+    # No collection exists at all: every chunk id is an orphan. The store keeps them; the Label page
+    # reports them as orphaned. Rewriting other judgements must not touch them.
+    store, qid = labelled
+    orphans = {"0000deadbeef00000000": 3, "1111deadbeef11111111": 0}
+    for chunk_id, grade in orphans.items():
+        store.judge("faq", qid, "chunk", chunk_id, grade)
+    other = store.add_query("faq", "Where are the logs?")
+    for grade in (1, 2, 3):
+        store.judge("faq", qid, "doc", "guides/keys.md", grade)
+        store.judge("faq", other, "chunk", "2222aaaa", grade)
+    store.unjudge("faq", other, "chunk", "2222aaaa")
+    store.set_query_note("faq", qid, "re-checked")
+
+    assert store.qrels("faq", "chunk") == {qid: orphans}
+    assert store.qrels("faq") == {qid: {"guides/keys.md": 3}}
+
+
+def test_v1_database_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "golden.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(SCHEMA_V1)
+        db.execute("PRAGMA user_version = 1")
+        db.execute("INSERT INTO golden_sets VALUES ('old', 'beir/adi', '2025-01-01T00:00:00+00:00')")
+        db.execute("INSERT INTO queries VALUES ('old', '1', 'what is indexing?', 'from v1')")
+        db.execute(
+            "INSERT INTO judgements VALUES ('old', '1', 'doc', '17', 1, '', 'import', '2025-01-01T00:00:00+00:00')"
+        )
+        db.execute("INSERT INTO judgements VALUES ('old', '1', 'chunk', 'c9', 3, 'good', 'ana', '2025-01-02T00:00:00')")
+    db.close()
+
+    store = GoldenStore(path)
+
+    assert store.schema_version() == SCHEMA_VERSION == 2
+    assert store.query_list("old") == [GoldenQuery("1", "what is indexing?", "from v1")]
+    imported, human = store.judgements("old")
+    assert imported == Judgement("1", "doc", "17", 1, "", "import", "import", "2025-01-01T00:00:00+00:00")
+    assert (human.who, human.origin, human.note, human.grade) == ("ana", "human", "good", 3)
+    assert store.info("old").source == "beir/adi"
+    store.judge("old", "1", "doc", "18", 2)  # the migrated file takes new writes
+    assert GoldenStore(path).info("old").judgements == 3  # reopening does not migrate twice
+
+
+def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "golden.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(RerankLensError, match=r"newer RerankLens \(schema 99 > 2\): upgrade"):
+        GoldenStore(path)
+
+
+def test_two_processes_writing_one_set_lose_nothing(tmp_path: Path) -> None:
+    path, per_writer = tmp_path / "golden.sqlite", 1000
+    store = GoldenStore(path)
+    qid = store.add_query("shared", QUERY)
+    go = tmp_path / "go"
+    writers = [
+        subprocess.Popen(
+            [sys.executable, str(WRITER), str(path), "shared", str(start), str(per_writer), str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for start in (0, per_writer)
+    ]
+    try:
+        for writer in writers:  # both have opened the store before either writes
+            assert writer.stdout is not None
+            assert writer.stdout.readline().strip() == "ready"
+        go.touch()
+        results = [writer.communicate(timeout=180) for writer in writers]
+    finally:
+        for writer in writers:
+            if writer.poll() is None:
+                writer.kill()
+                writer.wait()
+
+    for writer, (_, stderr) in zip(writers, results, strict=True):
+        assert writer.returncode == 0, stderr
+    judgements = store.judgements("shared")
+    assert len(judgements) == 2 * per_writer
+    assert {j.target_id for j in judgements} == {target_id(n) for n in range(2 * per_writer)}
+    assert all(j.query_id == qid and j.level == "chunk" for j in judgements)
+    assert all(j.grade == int(j.target_id.removeprefix("chunk-")) % 4 for j in judgements)
+    # The writes really overlapped: in commit order, the two writers' judgements alternate.
+    writers_in_order = [j.who for j in judgements]
+    switches = sum(a != b for a, b in zip(writers_in_order, writers_in_order[1:], strict=False))
+    assert switches > 1, "the two writers ran one after the other; the test did not exercise concurrency"
