@@ -84,6 +84,8 @@ def _load_url_once(collections: list[str], rerankers: list[str], page: str) -> N
         value = parse(raw) if raw is not None else None
         if key == keys.COLLECTION and value not in collections:
             value = None
+        if key == keys.RERANKER and value not in rerankers:
+            value = None  # a shared link must not make the server load an arbitrary model
         if value is not None:
             st.session_state[key] = value
         elif key == keys.COLLECTION and st.session_state.get(key) not in collections:

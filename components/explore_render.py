@@ -67,7 +67,7 @@ def render_charts(view: ExploreView) -> None:
 def render_score_panel(view: ExploreView) -> None:
     with st.expander("What the scores mean, and a cut-off", expanded=False):
         st.markdown(SCORE_MEANINGS[view.left.mode])
-        st.markdown(SCORE_MEANINGS[view.rerank.score_kind] if view.rerank else SCORE_MEANINGS["hybrid"])
+        st.markdown(SCORE_MEANINGS[view.rerank.score_kind] if view.rerank else SCORE_MEANINGS[view.right_mode])
         rows = view.right_rows()
         if not rows:
             return
@@ -78,7 +78,13 @@ def render_score_panel(view: ExploreView) -> None:
             st.info("All scores are equal: no threshold separates the candidates.")
             return
         threshold = st.slider(
-            "Keep chunks scoring at least", float(low), float(high), float(low + (high - low) / 2), key=keys.THRESHOLD
+            "Keep chunks scoring at least",
+            float(low),
+            float(high),
+            float(low + (high - low) / 2),
+            step=(high - low) / 100,
+            format="%.4f",
+            key=keys.THRESHOLD,
         )
         kept = sum(value >= threshold for value in values)
         st.caption(f"{kept} of {len(values)} chunks pass this threshold.")

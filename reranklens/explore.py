@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from reranklens.compare import Comparison, Status, compare_rankings
@@ -51,6 +52,7 @@ class ExploreView:
     right_title: str
     right_kind: RightKind
     left: SearchResult
+    right_mode: str
     rows: tuple[ViewRow, ...]
     comparison: Comparison
     rerank: RerankResult | None
@@ -104,9 +106,10 @@ def reranked_view(search: SearchResult, rerank: RerankResult, k: int) -> Explore
         collection=search.collection,
         k=k,
         left_title=_title(search),
-        right_title=f"Reranked ({rerank.reranker})",
+        right_title=f"Reranked ({display_name(rerank.reranker)})",
         right_kind="rerank",
         left=search,
+        right_mode="rerank",
         rows=tuple(rows),
         comparison=comparison,
         rerank=rerank,
@@ -146,6 +149,7 @@ def alternative_view(search: SearchResult, other: SearchResult, k: int) -> Explo
         right_title=_title(other),
         right_kind="hybrid",
         left=search,
+        right_mode=other.mode,
         rows=rows,
         comparison=comparison,
         rerank=None,
@@ -170,6 +174,12 @@ def rerank_alarms(search: SearchResult, rerank: RerankResult) -> tuple[str, ...]
             f"The reranker returned {len(rerank.hits)} of {len(search.hits)} candidates: it was not applied to all."
         )
     return tuple(alarms)
+
+
+def display_name(model: str) -> str:
+    """A model's short name for headings: a local directory's last part, a Hub name as is."""
+    path = Path(model).expanduser()
+    return path.name if model.startswith(("/", ".", "~")) or path.is_dir() else model
 
 
 def _title(search: SearchResult) -> str:
