@@ -286,7 +286,7 @@ def test_explore_with_a_local_cross_encoder_reranks_the_candidates(
     assert backups.tokens_seen is not None and backups.tokens_seen < 256
     assert any("untrained" in alarm for alarm in view.alarms)
     assert {"embed", "vector_search", "rerank"} <= set(view.timings_ms)
-    assert view.right_title == f"Reranked ({test_cross_encoder_dir})"
+    assert view.right_title == f"Reranked ({test_cross_encoder_dir.name})"
 
 
 def test_explore_twice_reuses_cached_scores(explore_ws: Workspace, test_cross_encoder_dir: Path) -> None:

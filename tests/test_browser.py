@@ -1,0 +1,203 @@
+"""The app in a real browser: ``streamlit run`` in a subprocess, driven by Debian's Chromium via Playwright.
+
+One server serves both tests from a copy of the session's pre-ingested data dir (``fixtures_page``),
+with the untrained test cross-encoder as its reranker. Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+import pytest
+from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+
+from reranklens.workspace import DEMO_COLLECTION, Workspace
+
+if TYPE_CHECKING:
+    from fixtures_page import XssDoc
+
+pytest_plugins = ["fixtures_page"]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+EXAMPLE_QUERY = "How do I reset my password in v2.4?"
+STARTUP_S = 90
+# The first run loads the embedder and the cross-encoder and reranks 50 candidates on a small CPU.
+PAGE_TIMEOUT_MS = 180_000
+IDLE_APP = "[data-testid='stApp'][data-test-script-state='notRunning']"
+# Variables that would point the server at another store, embedder or reranker than the test's.
+FOREIGN_ENV = (
+    "RERANKLENS_EMBEDDER",
+    "RERANKLENS_RERANK_URL",
+    "RERANKLENS_CHUNK_TOKENS",
+    "RERANKLENS_CHUNK_OVERLAP",
+    "CHROMA_HOST",
+    "CHROMA_PORT",
+)
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def log_tail(log: Path, lines: int = 60) -> str:
+    return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+def wait_until_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    """Poll ``/_stcore/health`` until it answers "ok"; fail with the log tail if the server dies or stalls."""
+    deadline = time.monotonic() + STARTUP_S
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().decode() == "ok":
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            pass  # not listening yet
+        try:
+            code = process.wait(timeout=0.25)
+        except subprocess.TimeoutExpired:
+            continue
+        pytest.fail(f"streamlit exited with code {code} before it was healthy:\n{log_tail(log)}")
+    pytest.fail(f"streamlit was not healthy after {STARTUP_S} s:\n{log_tail(log)}")
+
+
+@pytest.fixture(scope="module")
+def server(
+    page_data_dir: Path, test_cross_encoder_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    if not CHROMIUM.is_file():
+        pytest.skip(f"the browser test drives Debian's Chromium at {CHROMIUM}, which is not installed")
+    root = tmp_path_factory.mktemp("browser")
+    # A copy: the server process gets a store of its own, apart from this process's Chroma clients.
+    data_dir = shutil.copytree(page_data_dir, root / "store")
+    log = root / "streamlit.log"
+    port = free_port()
+    env = {name: value for name, value in os.environ.items() if name not in FOREIGN_ENV}
+    env |= {
+        "RERANKLENS_DATA_DIR": str(data_dir),
+        "RERANKLENS_RERANKER": str(test_cross_encoder_dir),
+        "HF_HUB_OFFLINE": "1",
+    }
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    command += ["--server.port", str(port), "--server.address", "127.0.0.1"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_healthy(process, url, log)
+        yield Server(url, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def browser_page(
+    server: Server, browser: Browser, show_log_on_failure: Callable[[Path], None]
+) -> Iterator[tuple[Page, list[str]]]:
+    """A fresh page (wide enough for both columns) and the messages of every dialog it opened."""
+    show_log_on_failure(server.log)
+    context = browser.new_context(viewport={"width": 1600, "height": 1200})
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    page = context.new_page()
+    dialogs: list[str] = []
+
+    def record(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
+    yield page, dialogs
+    context.close()
+
+
+def open_explore(page: Page, server: Server, **params: str) -> None:
+    page.goto(f"{server.url}/?{urlencode(params)}" if params else server.url)
+    page.wait_for_selector(".rl-row")
+    page.wait_for_selector(IDLE_APP)
+
+
+def screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def test_explore_shows_both_rankings_and_what_moved(
+    browser_page: tuple[Page, list[str]], server: Server, page_engine: Workspace
+) -> None:
+    # The untrained head reorders the example's candidates; make sure, so a failure below is the page's.
+    view, no_reranker = page_engine.explore(EXAMPLE_QUERY, DEMO_COLLECTION, "vector", 50, 3)
+    assert no_reranker is None and view.comparison.entered and view.comparison.left
+
+    page, dialogs = browser_page
+    open_explore(page, server)
+
+    expect(page.get_by_role("heading", name="Vector search")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile(r"^Reranked \("))).to_be_visible()
+    expect(page.locator(".rl-left .rl-row")).to_have_count(50)
+    expect(page.locator(".rl-right .rl-row")).to_have_count(50)
+    expect(page.locator(".rl-right .rl-entered_top_k").first).to_be_visible()
+    expect(page.locator(".rl-left .rl-left_top_k").first).to_be_visible()
+    for side in ("left", "right"):
+        expect(page.locator(f".rl-{side} .rl-entered_top_k")).to_have_count(len(view.comparison.entered))
+        expect(page.locator(f".rl-{side} .rl-left_top_k")).to_have_count(len(view.comparison.left))
+    expect(page.get_by_text("untrained classification head")).to_be_visible()
+    assert screenshot(page, "explore.png").stat().st_size > 0
+    assert dialogs == []
+
+
+def test_document_markup_shows_as_text(browser_page: tuple[Page, list[str]], server: Server, xss_doc: XssDoc) -> None:
+    page, dialogs = browser_page
+    open_explore(page, server, collection=xss_doc.collection, q=xss_doc.query)
+
+    rows = page.locator(".rl-row")
+    expect(rows.first).to_be_visible()
+    assert page.locator(".rl-row img").count() == 0
+    assert page.locator(".rl-row script").count() == 0
+    assert page.locator(".rl-heading b").count() == 0
+    assert page.locator("[onerror], [onmouseover]").count() == 0
+    expect(rows.first.locator(".rl-preview")).to_contain_text(xss_doc.img + xss_doc.script, use_inner_text=True)
+    expect(rows.first.locator(".rl-heading")).to_have_text(xss_doc.heading, use_inner_text=True)
+    assert xss_doc.img in rows.first.inner_text()
+    screenshot(page, "xss.png")
+    assert dialogs == []
