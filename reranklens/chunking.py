@@ -162,7 +162,9 @@ def _best_break(body: str, offsets: Sequence[tuple[int, int]], start: int, end: 
         gap = body[previous_end : offsets[candidate][0]]
         if "\n" in gap or (body[previous_end - 1 : previous_end] in _SENTENCE_END and gap):
             return candidate
-    return max(_word_start(offsets, end), start + 1)
+    word_start = _word_start(offsets, end)
+    # A run with no word boundary in the window (CJK, a long URL): cut it at the window's end.
+    return word_start if word_start > start else end
 
 
 def _word_start(offsets: Sequence[tuple[int, int]], index: int) -> int:

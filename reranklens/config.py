@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from reranklens.errors import InvalidInputError
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "store"
@@ -24,7 +26,7 @@ def _env_int(name: str, default: int | None) -> int | None:
     try:
         return int(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+        raise InvalidInputError(f"{name} must be an integer, got {raw!r}: fix or unset it.") from exc
 
 
 @dataclass(frozen=True)

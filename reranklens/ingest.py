@@ -73,7 +73,8 @@ def ingest(
     all_chunks = [chunk for chunks in chunks_by_doc.values() for chunk in chunks]
 
     target = collection
-    if rebuild or not store.exists(collection):
+    created = rebuild or not store.exists(collection)
+    if created:
         target = f"{collection}.building-{uuid.uuid4().hex[:8]}" if rebuild else collection
         store.create(
             target, embedder.name, {"chunk_tokens": options.max_tokens, "chunk_overlap": options.overlap_tokens}
@@ -89,7 +90,13 @@ def ingest(
     to_add = [c for c in all_chunks if c.chunk_id not in stored_ids]
     to_remove = [c.chunk_id for c in stored.chunks if c.doc_id in chunks_by_doc and c.chunk_id not in new_ids]
 
-    _embed_and_add(store, target, embedder, to_add, doc_hashes, progress)
+    try:
+        _embed_and_add(store, target, embedder, to_add, doc_hashes, progress)
+    except BaseException:
+        # A collection this run created never stays half-built (an existing one is resumable).
+        if created:
+            store.delete(target)
+        raise
     if to_remove:
         store.remove(target, to_remove)
     if to_add or to_remove:
@@ -171,7 +178,7 @@ def _import_beir_golden(folder: Path, golden: GoldenStore, report: IngestReport)
     if judgements is None:
         return report
     queries, qrels = judgements
-    info = golden.replace_set(folder.name, queries, qrels, level="doc", source=str(folder))
+    info = golden.replace_set(folder.resolve().name, queries, qrels, level="doc", source=str(folder))
     return replace(report, golden_set=info.name, golden_queries=info.queries, golden_judgements=info.judgements)
 
 

@@ -135,12 +135,13 @@ def _html_to_text(html: str) -> tuple[str, str]:
 
 
 def _read_pdf(path: Path) -> str:
-    from pypdf import PdfReader
+    from pypdf import PasswordType, PdfReader
     from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(path)
-        if reader.is_encrypted:
+        # An owner-password-only PDF (common for published PDFs) opens with the empty user password.
+        if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
             raise UnreadableFileError(str(path), "is an encrypted PDF; decrypt it first")
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PdfReadError, OSError, ValueError) as exc:

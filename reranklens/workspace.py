@@ -139,7 +139,7 @@ class Workspace:
         progress: ProgressCallback | None = None,
     ) -> IngestReport:
         options = options or ChunkingOptions(self.settings.chunk_tokens, self.settings.chunk_overlap)
-        if embedder is None and not rebuild and self.store.exists(collection):
+        if embedder is None and self.store.exists(collection):
             embedder = str(self.store.metadata(collection).get("embedder") or self.settings.embedder)
         return ingest(
             paths,
