@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from reranklens.chunking import ChunkingOptions
+from reranklens.cli_eval import add_eval_command
+from reranklens.cli_golden import add_golden_commands
 from reranklens.config import Settings
 from reranklens.errors import RerankLensError
+from reranklens.explore import ExploreView, check_top_k, reranked_view
 from reranklens.search import MAX_CANDIDATES, MIN_CANDIDATES
 from reranklens.types import SEARCH_MODES, IngestReport, SearchResult
 from reranklens.workspace import Workspace
@@ -40,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # Output piped into `head` and cut short: not an error. Silence the flush at exit too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks for users
         if args.debug:
             raise
@@ -48,7 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="reranklens", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="reranklens", description="RerankLens: ingest, search, rerank, label and evaluate."
+    )
     parser.add_argument("--data-dir", type=Path, help="where stores live (default: $RERANKLENS_DATA_DIR or data/store)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and library logs")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -71,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     query.add_argument("--mode", choices=SEARCH_MODES, default="vector")
     query.add_argument("--embedder", help="must match the collection's embedder (default: the one it was built with)")
+    query.add_argument("--rerank", action="store_true", help="rerank the candidates with a cross-encoder")
+    query.add_argument(
+        "--reranker", help="cross-encoder name or directory, or http:MODEL (default $RERANKLENS_RERANKER)"
+    )
+    query.add_argument("--top-k", "-k", type=int, default=3, help="top-k for entered/left status (1-10, default 3)")
     query.add_argument("--json", action="store_true", help="print one JSON object")
     query.set_defaults(handler=cmd_query)
 
@@ -89,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     untrained.add_argument("path", type=Path)
     untrained.add_argument("--seed", type=int, default=1234)
     untrained.set_defaults(handler=cmd_make_untrained)
+
+    add_golden_commands(commands)
+    add_eval_command(commands)
 
     demo = commands.add_parser("demo", help="(re)ingest the bundled Acme Cloud demo collection")
     demo.set_defaults(handler=cmd_demo)
@@ -114,11 +131,13 @@ def cmd_ingest(workspace: Workspace, args: argparse.Namespace) -> int:
 
 def cmd_query(workspace: Workspace, args: argparse.Namespace) -> int:
     _ensure_demo(workspace)
+    check_top_k(args.top_k)
     result = workspace.search(args.text, args.collection, args.mode, args.candidates, args.embedder)
+    view = reranked_view(result, workspace.rerank(result, args.reranker), args.top_k) if args.rerank else None
     if args.json:
-        print(json.dumps(result_dict(result), indent=2, ensure_ascii=False))
+        print(json.dumps(result_dict(result, view), indent=2, ensure_ascii=False))
     else:
-        _print_result(result)
+        _print_result(result, view)
     return EXIT_OK
 
 
@@ -158,26 +177,42 @@ def cmd_demo(workspace: Workspace, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def result_dict(result: SearchResult) -> dict[str, Any]:
-    """The ``--json`` shape of a search; later stages add fields to each candidate."""
-    return {
-        "query": result.query,
-        "collection": result.collection,
-        "mode": result.mode,
-        "candidates": [
-            {
-                "chunk_id": hit.chunk.chunk_id,
-                "doc_id": hit.chunk.doc_id,
-                "text": hit.chunk.text,
-                "source": hit.chunk.source,
-                "heading": hit.chunk.heading,
-                "rank": hit.rank,
-                "score": round(hit.score, 6),
-            }
-            for hit in result.hits
-        ],
-        "timings_ms": {stage: round(ms, 2) for stage, ms in result.timings_ms.items()},
-    }
+def result_dict(result: SearchResult, view: ExploreView | None = None) -> dict[str, Any]:
+    """The ``--json`` shape of a search, candidates in first-stage order. With a reranked ``view``,
+    each candidate gains ``rerank_rank``, ``rerank_score`` (raw), ``rerank_probability`` (0-1),
+    ``shift``, ``status`` and ``tokens_seen``, and ``timings_ms`` gains ``rerank``."""
+    rows = {row.chunk.chunk_id: row for row in view.rows} if view else {}
+    candidates = []
+    for hit in result.hits:
+        candidate: dict[str, Any] = {
+            "chunk_id": hit.chunk.chunk_id,
+            "doc_id": hit.chunk.doc_id,
+            "text": hit.chunk.text,
+            "source": hit.chunk.source,
+            "heading": hit.chunk.heading,
+            "rank": hit.rank,
+            "score": round(hit.score, 6),
+        }
+        row = rows.get(hit.chunk.chunk_id)
+        if row is not None:
+            candidate.update(
+                rerank_rank=row.right_rank,
+                rerank_score=None if row.right_score is None else round(row.right_score, 6),
+                rerank_probability=None if row.probability is None else round(row.probability, 6),
+                shift=row.shift,
+                status=row.status,
+                tokens_seen=row.tokens_seen,
+                tokens_total=row.tokens_total,
+            )
+        candidates.append(candidate)
+    timings = view.timings_ms if view else result.timings_ms
+    data: dict[str, Any] = {"query": result.query, "collection": result.collection, "mode": result.mode}
+    if view is not None and view.rerank is not None:
+        data["reranker"] = {"name": view.rerank.reranker, "score_kind": view.rerank.score_kind, "top_k": view.k}
+        data["warnings"] = list(view.alarms)
+    data["candidates"] = candidates
+    data["timings_ms"] = {stage: round(ms, 2) for stage, ms in timings.items()}
+    return data
 
 
 def _ensure_demo(workspace: Workspace) -> None:
@@ -187,15 +222,32 @@ def _ensure_demo(workspace: Workspace) -> None:
             workspace.ingest_demo(bar.update)
 
 
-def _print_result(result: SearchResult) -> None:
+def _print_result(result: SearchResult, view: ExploreView | None) -> None:
     print(f"{result.mode} search in '{result.collection}' for: {result.query}")
-    print(f"{'rank':>4}  {'score':>8}  {'doc_id':<28} text")
-    for hit in result.hits:
-        text = " ".join(hit.chunk.text.split())
-        text = text if len(text) <= TEXT_PREVIEW else text[: TEXT_PREVIEW - 1] + "…"
-        print(f"{hit.rank:>4}  {hit.score:>8.4f}  {hit.chunk.doc_id[:28]:<28} {text}")
-    timings = ", ".join(f"{stage} {ms:.1f} ms" for stage, ms in result.timings_ms.items())
-    print(f"{len(result.hits)} candidates; {timings}")
+    if view is None:
+        print(f"{'rank':>4}  {'score':>8}  {'doc_id':<28} text")
+        for hit in result.hits:
+            print(f"{hit.rank:>4}  {hit.score:>8.4f}  {hit.chunk.doc_id[:28]:<28} {_preview(hit.chunk.text)}")
+        timings = result.timings_ms
+    else:
+        for alarm in view.alarms:
+            print(f"warning: {alarm}", file=sys.stderr)
+        print(f"{'rerank':>6} {'vector':>6} {'shift':>5}  {'score':>8}  {'status':<16} {'doc_id':<28} text")
+        for row in view.right_rows():
+            status = row.status.replace("_top_k", f" top-{view.k}").replace("_", " ") if row.status != "outside" else ""
+            shift = "" if row.shift is None else f"{row.shift:+d}"
+            print(
+                f"{row.right_rank:>6} {row.left_rank:>6} {shift:>5}  {row.right_score or 0:>8.4f}  {status:<16} "
+                f"{row.chunk.doc_id[:28]:<28} {_preview(row.chunk.text)}"
+            )
+        timings = view.timings_ms
+    summary = ", ".join(f"{stage} {ms:.1f} ms" for stage, ms in timings.items())
+    print(f"{len(result.hits)} candidates; {summary}")
+
+
+def _preview(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= TEXT_PREVIEW else text[: TEXT_PREVIEW - 1] + "…"
 
 
 def _report_dict(report: IngestReport) -> dict[str, Any]:

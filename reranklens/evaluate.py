@@ -24,6 +24,7 @@ import numpy as np
 
 from reranklens.errors import InvalidInputError, ModelUnavailableError
 from reranklens.golden import Level
+from reranklens.rerank import rerank
 from reranklens.search import check_candidates
 from reranklens.types import Hit, RerankResult, SearchMode, SearchResult
 from reranklens.workspace import Workspace
@@ -148,11 +149,11 @@ def evaluate(workspace: Workspace, config: EvalConfig, progress: ProgressCallbac
     if any(p.endswith("+rerank") for p in pipelines):
         try:
             reranker_name = workspace.reranker(config.reranker).name
-        except ModelUnavailableError:
+        except ModelUnavailableError as exc:
             if all(p.endswith("+rerank") for p in pipelines):
                 raise
             dropped = [p for p in pipelines if p.endswith("+rerank")]
-            skipped = (*skipped, f"pipelines {', '.join(dropped)}: no cross-encoder could be loaded")
+            skipped = (*skipped, f"pipelines {', '.join(dropped)}: no cross-encoder could be loaded ({exc})")
             pipelines = [p for p in pipelines if not p.endswith("+rerank")]
 
     runs: dict[str, dict[str, dict[str, float]]] = {p: {} for p in pipelines}
@@ -169,7 +170,8 @@ def evaluate(workspace: Workspace, config: EvalConfig, progress: ProgressCallbac
             stage_ms = dict(search.timings_ms)
             hits: Sequence[Hit] = search.hits
             if pipeline.endswith("+rerank"):
-                reranked: RerankResult = workspace.rerank(search, config.reranker)
+                # No score cache here: latency must measure the model, not a cache filled by another pipeline.
+                reranked: RerankResult = rerank(workspace.reranker(config.reranker), search.query, search.hits)
                 hits = [r.hit for r in reranked.hits]
                 stage_ms["rerank"] = reranked.timings_ms.get("rerank", 0.0)
             runs[pipeline][qid] = ranking_to_run(hits, level)

@@ -1,7 +1,7 @@
 """Is pipeline B better than A on this golden set, or is it noise? Paired per-query comparison.
 
-scipy.stats does the statistics (a paired randomization test and a BCa bootstrap of the mean
-difference): both are standard in IR evaluation (Smucker et al., 2007) and easy to get subtly
+scipy.stats does the statistics (a paired randomization test and a percentile bootstrap of the
+mean difference): both are standard in IR evaluation (Smucker et al., 2007) and easy to get subtly
 wrong by hand.
 """
 
