@@ -39,3 +39,15 @@ def show_error(exc: RerankLensError) -> None:
     """A user-fixable problem: one clear line, and the page stops there."""
     st.error(str(exc), icon="⚠️")
     st.stop()
+
+
+def collection_names(workspace: Workspace) -> list[str]:
+    """The collections to pick from; the page stops with the next step when there are none."""
+    try:
+        names = [info.name for info in workspace.collections()]
+    except RerankLensError as exc:
+        show_error(exc)
+    if not names:
+        st.info("No collections yet. Ingest documents with: `reranklens ingest PATH --collection NAME`")
+        st.stop()
+    return names

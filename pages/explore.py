@@ -13,18 +13,12 @@ from components.explore_render import (
     render_truncation,
 )
 from components.rerankers import reranker_options
-from components.resources import show_error, workspace_with_demo
+from components.resources import collection_names, show_error, workspace_with_demo
 from reranklens.errors import RerankLensError
 
 st.title("🔎 Explore")
 workspace = workspace_with_demo()
-try:
-    collections = [info.name for info in workspace.collections()]
-except RerankLensError as exc:
-    show_error(exc)
-if not collections:
-    st.info("No collections yet. Ingest documents with: `reranklens ingest PATH --collection NAME`")
-    st.stop()
+collections = collection_names(workspace)
 
 params = explore_controls(collections, reranker_options(workspace.settings), page="explore")
 if not params.query:

@@ -6,19 +6,13 @@ from components import keys
 from components.explore_controls import explore_controls
 from components.label_render import render_grading, render_query_note, render_sheet_summary
 from components.rerankers import reranker_options
-from components.resources import show_error, workspace_with_demo
+from components.resources import collection_names, show_error, workspace_with_demo
 from reranklens.errors import RerankLensError
 
 st.title("🏷️ Label")
 workspace = workspace_with_demo()
 golden = workspace.golden
-try:
-    collections = [info.name for info in workspace.collections()]
-except RerankLensError as exc:
-    show_error(exc)
-if not collections:
-    st.info("No collections yet. Ingest documents with: `reranklens ingest PATH --collection NAME`")
-    st.stop()
+collections = collection_names(workspace)
 
 sets = golden.names() or ["my-labels"]
 if url_set := st.query_params.get("set"):

@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
+from reranklens.golden import GoldenStore
 from reranklens.workspace import DEMO_COLLECTION, Workspace
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ FOREIGN_ENV = (
 class Server:
     url: str
     log: Path
+    data_dir: Path
 
 
 def free_port() -> int:
@@ -109,7 +111,7 @@ def server(
     try:
         url = f"http://127.0.0.1:{port}"
         wait_until_healthy(process, url, log)
-        yield Server(url, log)
+        yield Server(url, log, Path(data_dir))
     finally:
         process.terminate()
         try:
@@ -201,3 +203,22 @@ def test_document_markup_shows_as_text(browser_page: tuple[Page, list[str]], ser
     assert xss_doc.img in rows.first.inner_text()
     screenshot(page, "xss.png")
     assert dialogs == []
+
+
+def test_grading_a_chunk_by_clicking_stores_the_label(browser_page: tuple[Page, list[str]], server: Server) -> None:
+    page, _ = browser_page
+    golden_set = "browser-labels"
+    page.goto(f"{server.url}/label?{urlencode({'q': EXAMPLE_QUERY, 'set': golden_set, 'k': '3'})}")
+    page.wait_for_selector(".rl-row")
+    page.wait_for_selector(IDLE_APP)
+    first_card = page.locator(".rl-row").first
+    chunk_id = first_card.get_attribute("data-chunk")
+
+    page.locator("[data-testid='stButtonGroup']").first.get_by_role("radio", name="3", exact=True).click()
+    judged = page.locator("[data-testid='stMetric']", has_text="Judged (chunk level)")
+    expect(judged.locator("[data-testid='stMetricValue']")).to_have_text("1")
+    page.wait_for_selector(IDLE_APP)
+
+    judgements = GoldenStore(server.data_dir / "golden.sqlite").judgements(golden_set)
+    assert [(j.target_id, j.grade, j.level) for j in judgements] == [(chunk_id, 3, "chunk")]
+    screenshot(page, "label.png")
