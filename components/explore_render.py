@@ -11,6 +11,7 @@ import streamlit as st
 
 from components import keys
 from reranklens import charts
+from reranklens.embed import canonical_embedder_name
 from reranklens.explore import ExploreView
 from reranklens.render import column_html
 from reranklens.report import html_report, markdown_report, view_records
@@ -37,6 +38,19 @@ def render_summary(view: ExploreView) -> None:
     cols[3].metric("Total latency", f"{_total_ms(view):.0f} ms")
     for alarm in view.alarms:
         st.warning(alarm, icon="🚨")
+
+
+def render_embedder_alarm(workspace: Workspace, collection: str) -> None:
+    """The configured embedder differs from the collection's: say which one queries really use."""
+    built_with = workspace.collection_embedder_name(collection)
+    configured = canonical_embedder_name(workspace.settings.embedder)
+    if built_with != configured:
+        st.warning(
+            f"Embedder mismatch: collection '{collection}' was built with '{built_with}', but RERANKLENS_EMBEDDER is "
+            f"'{configured}'. Queries use '{built_with}' (vectors of two models are not comparable); re-ingest with "
+            f"--rebuild --embedder {configured} to switch.",
+            icon="🚨",
+        )
 
 
 def render_columns(view: ExploreView) -> None:

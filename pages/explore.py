@@ -6,6 +6,7 @@ from components.explore_controls import explore_controls, url_params
 from components.explore_render import (
     render_charts,
     render_columns,
+    render_embedder_alarm,
     render_exports,
     render_latency,
     render_score_panel,
@@ -40,6 +41,7 @@ if no_reranker:
     )
 
 render_summary(view)
+render_embedder_alarm(workspace, params.collection)
 if st.button("🏷️ Label this query", help="Open the Label page with this query and these settings"):
     st.switch_page("pages/label.py", query_params=url_params(params))
 render_columns(view)

@@ -157,9 +157,12 @@ class Workspace:
         with self._lock:
             self._bm25 = {key: index for key, index in self._bm25.items() if key[0] != name}
 
+    def collection_embedder_name(self, collection: str) -> str:
+        return str(self.store.metadata(collection).get("embedder", ""))
+
     def collection_embedder(self, collection: str, asked: str | None = None) -> Embedder:
         """The embedder a collection was built with; asking for another one is an error."""
-        built_with = str(self.store.metadata(collection).get("embedder", ""))
+        built_with = self.collection_embedder_name(collection)
         if asked and canonical_embedder_name(asked) != built_with:
             raise EmbedderMismatchError(collection, built_with, canonical_embedder_name(asked))
         return self.embedder(built_with)

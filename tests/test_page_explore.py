@@ -308,3 +308,12 @@ def test_document_markup_shows_as_text(page_env: None, xss_doc: XssDoc) -> None:
         assert "<img" not in body and "<script" not in body and "<b " not in body
         for markup in (xss_doc.img, xss_doc.script, xss_doc.heading):
             assert html.escape(markup) in body
+
+
+def test_embedder_mismatch_is_a_visible_alarm(page_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RERANKLENS_EMBEDDER", "openai:text-embedding-3-small")
+    get_workspace.clear()
+    at = run_ok(new_app())
+    mismatch = [w.value for w in at.warning if w.value.startswith("Embedder mismatch")]
+    assert len(mismatch) == 1
+    assert "sentence-transformers/all-MiniLM-L6-v2" in mismatch[0] and "openai:text-embedding-3-small" in mismatch[0]
