@@ -48,7 +48,7 @@ def local_model_path(name: str) -> str | None:
 
             return snapshot_download(repo_id=name, local_files_only=True)
         except Exception:  # noqa: BLE001 - any failure just means "not in the local cache"
-            pass
+            log.debug("%s is not in the local Hugging Face cache", name)
     packaged = PACKAGED_MODELS.get(name)
     return packaged() if packaged else None
 

@@ -19,10 +19,11 @@ import hashlib
 import json
 import re
 import struct
-import threading
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from stub_server import LoopbackStubServer
 
 DIMENSIONS = 64
 _WORD = re.compile(r"[a-z0-9]+")
@@ -37,44 +38,11 @@ def embed_text(text: str) -> list[float]:
     return vector
 
 
-class OpenAIStubServer:
+class OpenAIStubServer(LoopbackStubServer):
     """Start with ``start()`` (or ``with``), stop with ``stop()``. Binds a free loopback port."""
 
     def __init__(self, api_key: str) -> None:
-        self.api_key = api_key
-        self.fail_with: int | None = None
-        self.requests: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="openai-stub", daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self._httpd.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def record(self, request: dict[str, Any]) -> None:
-        with self._lock:
-            self.requests.append(request)
-
-    def start(self) -> OpenAIStubServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=10)
-
-    def __enter__(self) -> OpenAIStubServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__(api_key, _make_handler, "openai-stub")
 
 
 def _encode(vector: list[float], as_base64: bool) -> list[float] | str:

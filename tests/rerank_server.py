@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from stub_server import LoopbackStubServer
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -41,31 +42,13 @@ def overlap_score(query: str, document: str) -> float:
     return sum(word in query_words for word in doc_words) / len(doc_words)
 
 
-class RerankStubServer:
+class RerankStubServer(LoopbackStubServer):
     """Start with ``start()`` (or ``with``), stop with ``stop()``. Binds a free loopback port."""
 
     def __init__(self, api_key: str) -> None:
-        self.api_key = api_key
-        self.fail_with: int | None = None
+        super().__init__(api_key, _make_handler, "rerank-stub")
         self.omit_index: int | None = None
         self.not_json = False
-        self.requests: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="rerank-stub", daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self._httpd.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def record(self, request: dict[str, Any]) -> None:
-        with self._lock:
-            self.requests.append(request)
 
     def reset(self) -> None:
         """Back to a well-behaved server with an empty request log."""
@@ -74,21 +57,6 @@ class RerankStubServer:
         self.fail_with = None
         self.omit_index = None
         self.not_json = False
-
-    def start(self) -> RerankStubServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=10)
-
-    def __enter__(self) -> RerankStubServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _make_handler(server: RerankStubServer) -> type[BaseHTTPRequestHandler]:
