@@ -3,6 +3,7 @@ processes writing into one set at once."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -270,13 +271,15 @@ def test_two_processes_writing_one_set_lose_nothing(tmp_path: Path) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env={**os.environ, "PYTHONPATH": str(WRITER.parents[1])},  # the engine, installed or not
         )
         for start in (0, per_writer)
     ]
     try:
         for writer in writers:  # both have opened the store before either writes
             assert writer.stdout is not None
-            assert writer.stdout.readline().strip() == "ready"
+            line = writer.stdout.readline().strip()
+            assert line == "ready", writer.stderr.read() if writer.stderr else line
         go.touch()
         results = [writer.communicate(timeout=180) for writer in writers]
     finally:
