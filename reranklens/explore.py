@@ -14,7 +14,7 @@ from typing import Literal
 
 from reranklens.compare import Comparison, Status, compare_rankings
 from reranklens.errors import InvalidInputError
-from reranklens.types import Chunk, Hit, RerankResult, SearchResult
+from reranklens.types import Chunk, Hit, RerankResult, SearchResult, is_truncated
 
 RightKind = Literal["rerank", "hybrid"]
 MIN_TOP_K, MAX_TOP_K = 1, 10
@@ -40,7 +40,7 @@ class ViewRow:
 
     @property
     def truncated(self) -> bool:
-        return self.tokens_seen is not None and self.tokens_total is not None and self.tokens_seen < self.tokens_total
+        return is_truncated(self.tokens_seen, self.tokens_total)
 
 
 @dataclass(frozen=True)

@@ -179,7 +179,12 @@ class RerankedHit:
 
     @property
     def truncated(self) -> bool:
-        return self.tokens_seen is not None and self.tokens_total is not None and self.tokens_seen < self.tokens_total
+        return is_truncated(self.tokens_seen, self.tokens_total)
+
+
+def is_truncated(tokens_seen: int | None, tokens_total: int | None) -> bool:
+    """The model read fewer passage tokens than the passage has (unknown counts: not truncated)."""
+    return tokens_seen is not None and tokens_total is not None and tokens_seen < tokens_total
 
 
 @dataclass(frozen=True)

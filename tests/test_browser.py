@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import pytest
+from page_env import FOREIGN_ENV
 from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
 from reranklens.golden import GoldenStore
@@ -41,15 +42,6 @@ STARTUP_S = 90
 # The first run loads the embedder and the cross-encoder and reranks 50 candidates on a small CPU.
 PAGE_TIMEOUT_MS = 180_000
 IDLE_APP = "[data-testid='stApp'][data-test-script-state='notRunning']"
-# Variables that would point the server at another store, embedder or reranker than the test's.
-FOREIGN_ENV = (
-    "RERANKLENS_EMBEDDER",
-    "RERANKLENS_RERANK_URL",
-    "RERANKLENS_CHUNK_TOKENS",
-    "RERANKLENS_CHUNK_OVERLAP",
-    "CHROMA_HOST",
-    "CHROMA_PORT",
-)
 
 
 @dataclass(frozen=True)

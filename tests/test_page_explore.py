@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from page_env import FOREIGN_ENV
 from streamlit.testing.v1 import AppTest
 
 from components import keys
@@ -35,16 +36,6 @@ pytest_plugins = ["fixtures_page"]
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
 TIMEOUT_S = 180
-# Variables that would point the page at another store, embedder or reranker than the test's.
-FOREIGN_ENV = (
-    "RERANKLENS_RERANKER",
-    "RERANKLENS_EMBEDDER",
-    "RERANKLENS_RERANK_URL",
-    "RERANKLENS_CHUNK_TOKENS",
-    "RERANKLENS_CHUNK_OVERLAP",
-    "CHROMA_HOST",
-    "CHROMA_PORT",
-)
 
 
 @pytest.fixture

@@ -60,16 +60,21 @@ def start_chroma(root: Path) -> ChromaServer:
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"chroma run exited with {process.returncode}: {log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            pass
+        if _heartbeat_ok(port):
+            return server
         if time.monotonic() > deadline:
             server.stop()
             raise RuntimeError(f"chroma run not ready after {STARTUP_DEADLINE_S} s: {log.read_text(errors='replace')}")
         time.sleep(0.1)  # polling interval, not a wait for readiness
+
+
+def _heartbeat_ok(port: int) -> bool:
+    """True once the server answers its heartbeat; a refused or dropped connection means not yet."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 @pytest.fixture(scope="module")
