@@ -17,6 +17,8 @@ DEFAULT_RERANKER = "cross-encoder/ms-marco-MiniLM-L-6-v2"
 # MiniLM cross-encoders, so the reranker sees every chunk whole.
 DEFAULT_CHUNK_TOKENS = 200
 DEFAULT_CHUNK_OVERLAP = 40
+DEFAULT_CHAT_MODEL = "gpt-4o-mini"
+DEFAULT_OPENAI_TIMEOUT_S = 60.0
 
 
 def _env_int(name: str, default: int | None) -> int | None:
@@ -27,6 +29,19 @@ def _env_int(name: str, default: int | None) -> int | None:
         return int(raw)
     except ValueError as exc:
         raise InvalidInputError(f"{name} must be an integer, got {raw!r}: fix or unset it.") from exc
+
+
+def _env_seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise InvalidInputError(f"{name} must be a number of seconds above 0, got {raw!r}: fix or unset it.")
+    return value
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,10 @@ class Settings:
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
+    openai_chat_model: str = DEFAULT_CHAT_MODEL
+    openai_timeout_s: float = DEFAULT_OPENAI_TIMEOUT_S
+    # "MODEL=INPUT/OUTPUT,..." in USD per million tokens; overrides the table in reranklens.llm.
+    openai_prices: str | None = None
     rerank_api_url: str | None = None
     rerank_api_key: str | None = field(default=None, repr=False)
     rerank_api_model: str = "rerank-v3.5"
@@ -63,6 +82,9 @@ class Settings:
             chunk_overlap=_env_int("RERANKLENS_CHUNK_OVERLAP", DEFAULT_CHUNK_OVERLAP) or 0,
             openai_api_key=env.get("OPENAI_API_KEY") or None,
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
+            openai_chat_model=env.get("OPENAI_CHAT_MODEL") or DEFAULT_CHAT_MODEL,
+            openai_timeout_s=_env_seconds("RERANKLENS_OPENAI_TIMEOUT", DEFAULT_OPENAI_TIMEOUT_S),
+            openai_prices=env.get("RERANKLENS_OPENAI_PRICES") or None,
             rerank_api_url=env.get("RERANKLENS_RERANK_URL") or None,
             rerank_api_key=env.get("RERANKLENS_RERANK_API_KEY") or None,
             rerank_api_model=env.get("RERANKLENS_RERANK_MODEL") or "rerank-v3.5",

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from reranklens.config import Settings
-from reranklens.errors import MissingOpenAIKeyError, OpenAIRequestError
+from reranklens.errors import MissingOpenAIKeyError
 from reranklens.hub import load_model
+from reranklens.llm import openai_errors
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 OPENAI_PREFIX = "openai:"
 OPENAI_MODELS = {"text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002"}
 OPENAI_BATCH = 256  # inputs per request; the API takes up to 2048
+OPENAI_TIMEOUT_S = 60.0
 
 
 class Embedder(Protocol):
@@ -93,26 +95,14 @@ class OpenAIEmbedder:
 
         self.name = OPENAI_PREFIX + model
         self.model = model
-        self.client = OpenAI(api_key=api_key, base_url=base_url, max_retries=2, timeout=60.0)
+        self.client = OpenAI(api_key=api_key, base_url=base_url, max_retries=2, timeout=OPENAI_TIMEOUT_S)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        import openai
-
         batches: list[np.ndarray] = []
         for start in range(0, len(texts), OPENAI_BATCH):
             batch = list(texts[start : start + OPENAI_BATCH])
-            try:
+            with openai_errors("embeddings", self.client.base_url, OPENAI_TIMEOUT_S):
                 response = self.client.embeddings.create(model=self.model, input=batch)
-            except openai.AuthenticationError as exc:
-                raise OpenAIRequestError("OpenAI rejected the API key (401): check OPENAI_API_KEY.") from exc
-            except openai.RateLimitError as exc:
-                raise OpenAIRequestError("OpenAI rate limit reached (429): wait a minute and retry.") from exc
-            except openai.APIConnectionError as exc:
-                raise OpenAIRequestError(
-                    f"Cannot reach the OpenAI API at {self.client.base_url}: check OPENAI_BASE_URL and the network."
-                ) from exc
-            except openai.APIStatusError as exc:
-                raise OpenAIRequestError(f"OpenAI embeddings request failed ({exc.status_code}).") from exc
             ordered = sorted(response.data, key=lambda item: item.index)
             batches.append(np.asarray([item.embedding for item in ordered], dtype=np.float32))
         vectors = np.concatenate(batches) if batches else np.zeros((0, 0), dtype=np.float32)

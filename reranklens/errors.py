@@ -43,10 +43,13 @@ class NoDocumentsError(RerankLensError):
 
 
 class MissingOpenAIKeyError(RerankLensError):
-    def __init__(self) -> None:
+    """``alternative`` says what works without a key (default: the local embedder)."""
+
+    def __init__(
+        self, alternative: str = "or use the local embedder (--embedder sentence-transformers/all-MiniLM-L6-v2)"
+    ) -> None:
         super().__init__(
-            "OPENAI_API_KEY is not set: export it (and OPENAI_BASE_URL for a compatible server) "
-            "or use the local embedder (--embedder sentence-transformers/all-MiniLM-L6-v2)."
+            f"OPENAI_API_KEY is not set: export it (and OPENAI_BASE_URL for a compatible server) {alternative}."
         )
 
 
