@@ -25,7 +25,7 @@ from typing import Literal
 
 from reranklens.errors import InvalidInputError, RerankLensError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 Level = Literal["doc", "chunk"]
 Origin = Literal["human", "import", "suggestion"]
 LEVELS: tuple[Level, ...] = ("doc", "chunk")
@@ -68,6 +68,12 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE queries ADD COLUMN created_at TEXT NOT NULL DEFAULT '';
     UPDATE judgements SET origin = 'import' WHERE who = 'import';
     """,
+    # What an LLM judge suggested when the person labelled (kept whether they accepted it or not,
+    # so agreement between suggestions and people can be measured).
+    3: """
+    ALTER TABLE judgements ADD COLUMN suggested_grade INTEGER;
+    ALTER TABLE judgements ADD COLUMN suggested_by TEXT NOT NULL DEFAULT '';
+    """,
 }
 
 
@@ -88,6 +94,10 @@ class GoldenQuery:
 
 @dataclass(frozen=True)
 class Judgement:
+    """One grade. ``origin='suggestion'``: a person (``who``) accepted an LLM judge's suggestion;
+    ``'human'``: a person chose the grade. ``suggested_grade``/``suggested_by`` keep the suggestion
+    (and the model that made it) that was shown when the person labelled, if any."""
+
     query_id: str
     level: Level
     target_id: str
@@ -96,9 +106,13 @@ class Judgement:
     who: str = ""
     origin: Origin = "human"
     updated_at: str = ""
+    suggested_grade: int | None = None
+    suggested_by: str = ""
 
     def __post_init__(self) -> None:
         check_grade(self.grade, MAX_IMPORTED_GRADE)
+        if self.suggested_grade is not None:
+            check_grade(self.suggested_grade)
         if self.level not in LEVELS:
             raise InvalidInputError(f"Judgement level must be 'doc' or 'chunk', got {self.level!r}.")
         if not self.target_id:
@@ -239,10 +253,22 @@ class GoldenStore:
             )
             db.executemany(
                 "INSERT OR REPLACE INTO judgements "
-                "(golden_set, query_id, level, target_id, grade, note, who, origin, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "(golden_set, query_id, level, target_id, grade, note, who, origin, updated_at, suggested_grade, "
+                "suggested_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (name, j.query_id, j.level, j.target_id, j.grade, j.note, j.who, j.origin, j.updated_at or now)
+                    (
+                        name,
+                        j.query_id,
+                        j.level,
+                        j.target_id,
+                        j.grade,
+                        j.note,
+                        j.who,
+                        j.origin,
+                        j.updated_at or now,
+                        j.suggested_grade,
+                        j.suggested_by,
+                    )
                     for j in judgements
                 ],
             )
@@ -314,10 +340,22 @@ class GoldenStore:
         note: str = "",
         who: str = "",
         origin: Origin = "human",
+        suggested_grade: int | None = None,
+        suggested_by: str = "",
     ) -> Judgement:
-        """Grade one chunk or document for one query (re-grading replaces the old grade)."""
+        """Grade one chunk or document for one query (re-grading replaces the old grade).
+
+        ``suggested_grade`` is the LLM suggestion the person saw (None: none was shown); with
+        ``origin='suggestion'`` the grade is that suggestion, accepted by ``who``.
+        """
         check_grade(grade)
-        judgement = Judgement(query_id, level, target_id, grade, note, who, origin, _now())
+        if origin == "suggestion":
+            if suggested_grade not in (None, grade):
+                raise InvalidInputError("A label accepted from a suggestion must have the suggested grade.")
+            suggested_grade = grade
+        judgement = Judgement(
+            query_id, level, target_id, grade, note, who, origin, _now(), suggested_grade, suggested_by
+        )
         with self._transaction() as db:
             self._require_set(db, name)
             if (
@@ -327,9 +365,21 @@ class GoldenStore:
                 raise InvalidInputError(f"No query '{query_id}' in golden set '{name}': add the query first.")
             db.execute(
                 "INSERT OR REPLACE INTO judgements "
-                "(golden_set, query_id, level, target_id, grade, note, who, origin, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (name, query_id, level, target_id, grade, note, who, origin, judgement.updated_at),
+                "(golden_set, query_id, level, target_id, grade, note, who, origin, updated_at, suggested_grade, "
+                "suggested_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    name,
+                    query_id,
+                    level,
+                    target_id,
+                    grade,
+                    note,
+                    who,
+                    origin,
+                    judgement.updated_at,
+                    suggested_grade,
+                    suggested_by,
+                ),
             )
         return judgement
 
@@ -342,7 +392,8 @@ class GoldenStore:
 
     def judgements(self, name: str, query_id: str | None = None) -> list[Judgement]:
         sql = (
-            "SELECT query_id, level, target_id, grade, note, who, origin, updated_at FROM judgements "
+            "SELECT query_id, level, target_id, grade, note, who, origin, updated_at, suggested_grade, suggested_by "
+            "FROM judgements "
             "WHERE golden_set = ?" + (" AND query_id = ?" if query_id is not None else "") + " ORDER BY rowid"
         )
         with self._connect() as db:

@@ -241,7 +241,7 @@ def test_v1_database_is_migrated_in_place(tmp_path: Path) -> None:
 
     store = GoldenStore(path)
 
-    assert store.schema_version() == SCHEMA_VERSION == 2
+    assert store.schema_version() == SCHEMA_VERSION == 3
     assert store.query_list("old") == [GoldenQuery("1", "what is indexing?", "from v1")]
     imported, human = store.judgements("old")
     assert imported == Judgement("1", "doc", "17", 1, "", "import", "import", "2025-01-01T00:00:00+00:00")
@@ -256,7 +256,7 @@ def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA user_version = 99")
     db.close()
-    with pytest.raises(RerankLensError, match=r"newer RerankLens \(schema 99 > 2\): upgrade"):
+    with pytest.raises(RerankLensError, match=r"newer RerankLens \(schema 99 > 3\): upgrade"):
         GoldenStore(path)
 
 
