@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from reranklens.chunking import ChunkingOptions
+from reranklens.cli_answer import add_answer_command
 from reranklens.cli_eval import add_eval_command
 from reranklens.cli_golden import add_golden_commands
 from reranklens.config import Settings
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_golden_commands(commands)
     add_eval_command(commands)
+    add_answer_command(commands)
 
     demo = commands.add_parser("demo", help="(re)ingest the bundled Acme Cloud demo collection")
     demo.set_defaults(handler=cmd_demo)
