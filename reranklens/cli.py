@@ -20,6 +20,7 @@ from reranklens.chunking import ChunkingOptions
 from reranklens.cli_answer import add_answer_command
 from reranklens.cli_eval import add_eval_command
 from reranklens.cli_golden import add_golden_commands
+from reranklens.cli_models import add_models_commands
 from reranklens.config import Settings
 from reranklens.errors import RerankLensError
 from reranklens.explore import ExploreView, check_top_k, reranked_view
@@ -108,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_golden_commands(commands)
     add_eval_command(commands)
     add_answer_command(commands)
+    add_models_commands(commands)
 
     demo = commands.add_parser("demo", help="(re)ingest the bundled Acme Cloud demo collection")
     demo.set_defaults(handler=cmd_demo)

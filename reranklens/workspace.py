@@ -22,6 +22,7 @@ from reranklens.explore import ExploreView, alternative_view, check_top_k, reran
 from reranklens.golden import GoldenStore
 from reranklens.ingest import ProgressCallback, ingest
 from reranklens.labeling import LabelSheet, label_sheet
+from reranklens.models import ModelRegistry
 from reranklens.rerank import Reranker, make_reranker, rerank
 from reranklens.score_cache import ScoreCache
 from reranklens.search import (
@@ -84,7 +85,9 @@ class Workspace:
         key = (name or self.settings.reranker).strip()
         with self._lock:
             if key not in self._rerankers:
-                self._rerankers[key] = make_reranker(key, self.settings)
+                # A registry name (trained here, or registered) loads its directory or Hub name.
+                source = ModelRegistry(self.settings.data_dir).resolve(key)
+                self._rerankers[key] = make_reranker(source, self.settings)
             return self._rerankers[key]
 
     def rerank(self, search: SearchResult, reranker: str | None = None) -> RerankResult:

@@ -1,0 +1,181 @@
+"""Fine-tuning: a few steps on a tiny golden set give a loadable model with a model card; the guard marks a
+model that does not beat vector-only; the split, the mining and the datasets have the shapes the losses need.
+
+Training runs are a handful of steps with short inputs: they test the mechanics, never ranking quality.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from reranklens.chunking import ChunkingOptions
+from reranklens.cli import main
+from reranklens.config import Settings
+from reranklens.errors import InvalidInputError
+from reranklens.models import ModelRegistry
+from reranklens.train import (
+    QueryExamples,
+    TrainConfig,
+    TrainingCancelled,
+    build_dataset,
+    split_queries,
+    train_reranker,
+)
+from reranklens.workspace import Workspace
+
+COLLECTION = "tiny"
+DOCS = {
+    "pw": ("Password reset", "To reset your password open the account settings and choose reset password."),
+    "backup": ("Nightly backups", "Backups of every volume run each night at two in the morning."),
+    "billing": ("Billing", "Invoices are issued on the first day of each month; overdue ones suspend the account."),
+    "ratelimit": ("API rate limits", "The public API allows one hundred requests per minute per key."),
+    "twofactor": ("Two-factor authentication", "Turn on two-factor authentication in the security tab."),
+    "delete": ("Deleting an account", "Deleting an account removes all volumes and API keys permanently."),
+}
+QUERIES = {
+    "q1": "how do I reset my password",
+    "q2": "when do the nightly backups run",
+    "q3": "what happens when an invoice is overdue",
+    "q4": "how many API requests per minute are allowed",
+    "q5": "how do I enable two-factor authentication",
+    "q6": "how do I delete my account",
+}
+RELEVANT = {"q1": "pw", "q2": "backup", "q3": "billing", "q4": "ratelimit", "q5": "twofactor", "q6": "delete"}
+# Every other document judged not relevant: judged negatives for every query.
+QRELS = {qid: {doc: int(doc == rel) for doc in DOCS} for qid, rel in RELEVANT.items()}
+FAST = {"steps": 2, "batch_size": 4, "max_length": 48, "candidates": 5, "held_out": 0.34, "negatives_per_query": 3}
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    root = tmp_path_factory.mktemp("train")
+    folder = root / COLLECTION
+    folder.mkdir()
+    with (folder / "corpus.jsonl").open("w", encoding="utf-8") as out:
+        for doc_id, (title, text) in DOCS.items():
+            out.write(json.dumps({"_id": doc_id, "title": title, "text": text}) + "\n")
+    workspace = Workspace(Settings(data_dir=root / "store"))
+    workspace.ingest([folder], COLLECTION, options=ChunkingOptions(max_tokens=64, overlap_tokens=0))
+    workspace.golden.replace_set(COLLECTION, QUERIES, QRELS, level="doc")
+    return workspace
+
+
+def test_a_few_steps_give_a_loadable_model_and_a_card(ws: Workspace, test_cross_encoder_dir: Path) -> None:
+    config = TrainConfig(COLLECTION, COLLECTION, "tiny-ce", base=str(test_cross_encoder_dir), **FAST)
+    seen: list[str] = []
+    result = train_reranker(ws, config, progress=lambda p: seen.append(p.phase))
+
+    entry = ModelRegistry(ws.settings.data_dir).get("tiny-ce")
+    assert entry.kind == "trained" and Path(entry.source).is_dir()
+    card = entry.card
+    assert card == json.loads((Path(entry.source) / "reranklens.json").read_text(encoding="utf-8"))
+    assert card["base_model"] == str(test_cross_encoder_dir) and card["base_is_cross_encoder"]
+    data = card["training_data"]
+    assert (data["train_queries"], data["held_out_queries"]) == (4, 2)
+    assert data["positives"] >= 1 and data["negatives"] >= 1 and not data["unjudged_negatives"]
+    assert card["settings"]["steps"] == 2 and card["settings"]["max_length"] == 48
+    metrics = card["metrics"]
+    for key in ("vector_nDCG@10", "random_nDCG@10", "base_nDCG@10", "trained_nDCG@10", "baseline_nDCG@10"):
+        assert 0.0 <= metrics[key] <= 1.0
+    assert card["verdict"] in ("better", "no better", "worse")
+    assert result.losses and all(value > 0 for _, value in result.losses)
+    assert {"mining", "baseline", "training", "evaluating", "done"} <= set(seen)
+    readme = (Path(entry.source) / "README.md").read_text(encoding="utf-8")
+    assert "Held-out evaluation" in readme and card["verdict"] in readme
+
+    # Loadable by name, exactly as Explore and Evaluate load rerankers.
+    reranker = Workspace(ws.settings).reranker("tiny-ce")
+    assert reranker.max_tokens == 48
+    assert len(reranker.score(QUERIES["q1"], [DOCS["pw"][1], DOCS["backup"][1]])) == 2
+
+
+def test_guard_marks_a_model_that_cannot_beat_vector_only(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Vector search already ranks every held-out answer first (nDCG@10 = 1), so no model can beat it:
+    the CLI, from the packaged bi-encoder with a fresh head, must say so and the guard must hold."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the default base falls back to the packaged MiniLM
+    monkeypatch.setenv("RERANKLENS_DATA_DIR", str(ws.settings.data_dir))
+    argv = ["train", "-g", COLLECTION, "--name", "tiny-loser", "--steps", "2", "--batch-size", "4"]
+    argv += ["--max-length", "48", "-n", "5", "--held-out", "0.34", "--json"]
+    assert main(argv) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert card["base_model"] == "sentence-transformers/all-MiniLM-L6-v2" and not card["base_is_cross_encoder"]
+    assert card["metrics"]["vector_nDCG@10"] == 1.0 and card["metrics"]["baseline"] == "vector-only"
+    assert card["verdict"] in ("no better", "worse")
+
+    registry = ModelRegistry(ws.settings.data_dir)
+    assert registry.get("tiny-loser").verdict == card["verdict"]
+    with pytest.raises(InvalidInputError, match="did not beat its baseline"):
+        registry.set_default("tiny-loser")
+    assert main(["models", "list"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "tiny-loser" in line)
+    assert card["verdict"] in row and not row.startswith("*")
+
+
+def test_cancel_keeps_nothing(ws: Workspace, test_cross_encoder_dir: Path) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    config = TrainConfig(COLLECTION, COLLECTION, "cancelled", base=str(test_cross_encoder_dir), **FAST)
+    with pytest.raises(TrainingCancelled):
+        train_reranker(ws, config, cancel=cancel)
+    assert "cancelled" not in ModelRegistry(ws.settings.data_dir).names()
+    assert not (ws.settings.data_dir / "models" / "cancelled").exists()
+
+
+def test_an_existing_name_needs_overwrite(ws: Workspace, test_cross_encoder_dir: Path) -> None:
+    ModelRegistry(ws.settings.data_dir).add("taken", str(test_cross_encoder_dir))
+    with pytest.raises(InvalidInputError, match="exists"):
+        train_reranker(ws, TrainConfig(COLLECTION, COLLECTION, "taken", base=str(test_cross_encoder_dir), **FAST))
+
+
+def test_no_negatives_says_how_to_get_some(ws: Workspace, test_cross_encoder_dir: Path) -> None:
+    ws.golden.replace_set("positives-only", QUERIES, {qid: {doc: 1} for qid, doc in RELEVANT.items()})
+    config = TrainConfig("positives-only", COLLECTION, "none", base=str(test_cross_encoder_dir), **FAST)
+    with pytest.raises(InvalidInputError, match="--unjudged-negatives"):
+        train_reranker(ws, config)
+
+
+def test_split_is_by_query_seeded_and_complete() -> None:
+    ids = [f"q{i}" for i in range(30)]
+    train, held = split_queries(ids, 1 / 3, seed=7)
+    assert (len(train), len(held)) == (20, 10)
+    assert set(train) | set(held) == set(ids) and not set(train) & set(held)
+    assert split_queries(ids, 1 / 3, seed=7) == (train, held)
+    assert split_queries(ids, 1 / 3, seed=8) != (train, held)
+    with pytest.raises(InvalidInputError, match="at least 2 queries"):
+        split_queries(["only"], 0.5, seed=1)
+
+
+def test_datasets_have_the_columns_each_loss_reads() -> None:
+    examples = [
+        QueryExamples("a", "qa", (("pa", 2),), ("na1", "na2")),
+        QueryExamples("b", "qb", (("pb", 1), ("pb2", 3)), ("nb1", "nb2", "nb3")),
+    ]
+    bce = build_dataset(examples, "bce", seed=1)
+    assert bce.column_names == ["query", "passage", "label"] and len(bce) == 8
+    assert sorted(bce["label"]) == [0.0] * 5 + [1.0] * 3
+    mnrl = build_dataset(examples, "mnrl", seed=1)
+    assert mnrl.column_names == ["query", "positive", "negative_1", "negative_2"] and len(mnrl) == 3
+    listwise = build_dataset(examples, "listnet", seed=1)
+    row = next(r for r in listwise if r["query"] == "qb")
+    assert row["docs"] == ["pb", "pb2", "nb1", "nb2", "nb3"] and row["labels"] == [1.0, 3.0, 0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"loss": "hinge"}, "Unknown loss"),
+        ({"negatives_from": "sparse"}, "Unknown negative source"),
+        ({"held_out": 1.0}, "between 0 and 1"),
+        ({"steps": 0}, "at least 1"),
+        ({"name": "a/b"}, "Invalid model name"),
+    ],
+)
+def test_config_errors_say_what_to_fix(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        TrainConfig(**{"golden_set": "g", "collection": "c", "name": "n", **changes})  # type: ignore[arg-type]
