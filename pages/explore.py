@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from components.answer_render import render_answer_preview
 from components.explore_controls import explore_controls, url_params
 from components.explore_render import (
     render_charts,
@@ -53,3 +54,4 @@ st.subheader("Latency")
 render_latency(view)
 st.subheader("Export this view")
 render_exports(view)
+render_answer_preview(workspace, view)

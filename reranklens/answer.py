@@ -5,11 +5,13 @@ first-stage top-k, one from the second ranking's top-k (reranked, or hybrid when
 loads). The model is asked to cite the numbered chunks it used; ``parse_citations`` reads them
 back, so a page can show which chunks each answer rests on and which one only one answer cites.
 
-Both chunk texts and answers are untrusted: this module only builds and parses plain strings.
+Both chunk texts and answers are untrusted: every piece of them that ``answer_html`` puts in
+markup goes through ``html.escape`` first (a model can be talked into writing markup or links).
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -160,3 +162,51 @@ def total_usage(answers: Sequence[Answer]) -> Usage | None:
     for usage in usages[1:]:
         total = total + usage  # type: ignore[operator]
     return total
+
+
+ONLY_HERE_COLOR = "#b26a00"
+
+
+def answer_html(answer: Answer, only_here: frozenset[str] = frozenset()) -> str:
+    """An answer as safe HTML: the text escaped (line breaks kept), each citation a badge, then the
+    cited chunks with ``only in this answer`` on those in ``only_here`` and a warning per
+    citation that names no chunk of the context."""
+    body = citation_badges(html.escape(answer.text), len(answer.context.chunks))
+    items = []
+    for number in answer.citations.numbers:
+        chunk = answer.context.chunks[number - 1]
+        where = f"{chunk.doc_id} › {chunk.heading}" if chunk.heading else chunk.doc_id
+        only = (
+            f' <span class="rl-only" style="color:{ONLY_HERE_COLOR};font-weight:600">only in this answer</span>'
+            if chunk.chunk_id in only_here
+            else ""
+        )
+        items.append(
+            f'<li class="rl-cited" data-chunk="{html.escape(chunk.chunk_id)}"><b>[{number}]</b> '
+            f"{html.escape(where)}{only}</li>"
+        )
+    for number in answer.citations.invalid:
+        items.append(f'<li class="rl-invalid" style="color:#c62828"><b>[{number}]</b> cites no chunk it was given</li>')
+    no_citation = '<p class="rl-citations">Cites no chunk.</p>'
+    cited = f'<ul class="rl-citations">{"".join(items)}</ul>' if items else no_citation
+    return (
+        f'<div class="rl-answer rl-{answer.side}">'
+        f'<div class="rl-answer-text" style="white-space:pre-wrap">{body}</div>{cited}</div>'
+    )
+
+
+def streaming_html(text: str, cursor: bool = True) -> str:
+    """The part of an answer received so far, escaped (with a cursor while more is coming)."""
+    mark = " ▌" if cursor else ""
+    return f'<div class="rl-answer-text" style="white-space:pre-wrap">{html.escape(text)}{mark}</div>'
+
+
+def citation_badges(escaped: str, count: int) -> str:
+    """Wrap each citation of already-escaped text in a badge (red when it names no chunk)."""
+
+    def badge(match: re.Match[str]) -> str:
+        valid = all(1 <= int(n) <= count for n in _NUMBER.findall(match.group(1)))
+        color = "#1565c0" if valid else "#c62828"
+        return f'<span class="rl-cite" style="color:{color};font-weight:600">{match.group(0)}</span>'
+
+    return _CITATION.sub(badge, escaped)
