@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from reranklens.config import Settings
+from reranklens.models import ModelRegistry
 from reranklens.rerank import HTTP_PREFIX
 
 
 def reranker_options(settings: Settings) -> list[str]:
-    """The configured reranker first, then a hosted /rerank API when one is configured."""
-    options = [settings.reranker]
+    """The registry's default model (if one was chosen), the configured reranker, the models known by name
+    (trained in RerankLens or registered), then a hosted /rerank API when one is configured."""
+    registry = ModelRegistry(settings.data_dir)
+    default = registry.default()
+    options = [default] if default else []
+    options += [name for name in [settings.reranker, *registry.names()] if name not in options]
     if settings.rerank_api_url:
         options.append(HTTP_PREFIX + settings.rerank_api_model)
     return options

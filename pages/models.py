@@ -1,0 +1,45 @@
+"""Models: rerankers known by name, their held-out verdicts, and fine-tuning one from a golden set."""
+
+import streamlit as st
+
+from components.models_render import (
+    render_job,
+    render_model_details,
+    render_model_table,
+    render_register_form,
+    render_train_form,
+    start_job,
+)
+from components.resources import get_workspace, show_error
+from reranklens.errors import RerankLensError
+from reranklens.models import ModelRegistry
+
+st.title("🧪 Models")
+workspace = get_workspace()
+registry = ModelRegistry(workspace.settings.data_dir)
+try:
+    names = render_model_table(registry)
+    render_model_details(registry, names)
+    collections = [info.name for info in workspace.collections()]
+    sets = workspace.golden.names()
+except RerankLensError as exc:
+    show_error(exc)
+
+with st.expander("Register a Hugging Face name or a local model directory"):
+    render_register_form(registry)
+
+st.subheader("Fine-tune a reranker")
+st.caption(
+    "Trains on the golden set's judgements with hard negatives from the first stage, evaluates base and "
+    "trained model on held-out queries, and marks a model that does not beat its baseline."
+)
+if not collections or not sets:
+    st.info("Training needs a collection and a golden set: ingest documents and label queries first.")
+    st.stop()
+try:
+    config = render_train_form(workspace, collections, sets)
+    if config is not None:
+        start_job(workspace, config)
+except RerankLensError as exc:
+    show_error(exc)
+render_job()

@@ -1,0 +1,97 @@
+"""The Models page under AppTest: the registry table with verdicts, a losing model's warning, and a
+training run started from the form (a few steps on a tiny golden set) that ends with a verdict."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from components.models_render import TRAIN_JOB
+from components.resources import get_workspace
+from reranklens.chunking import ChunkingOptions
+from reranklens.config import Settings
+from reranklens.models import ModelRegistry
+from reranklens.train_job import loss_figure
+from reranklens.workspace import Workspace
+
+PAGE = Path(__file__).resolve().parents[1] / "pages" / "models.py"
+DOCS = {
+    "pw": "To reset your password open the account settings and choose reset password.",
+    "backup": "Backups of every volume run each night at two in the morning.",
+    "billing": "Invoices are issued on the first day of each month.",
+    "ratelimit": "The public API allows one hundred requests per minute per key.",
+    "delete": "Deleting an account removes all volumes and API keys permanently.",
+}
+QUERIES = {"q1": "reset my password", "q2": "when do backups run", "q3": "invoice dates", "q4": "API rate limit"}
+RELEVANT = {"q1": "pw", "q2": "backup", "q3": "billing", "q4": "ratelimit"}
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, test_cross_encoder_dir: Path) -> Iterator[Path]:
+    for name in ("RERANKLENS_RERANKER", "RERANKLENS_EMBEDDER", "CHROMA_HOST", "CHROMA_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    store = tmp_path / "store"
+    monkeypatch.setenv("RERANKLENS_DATA_DIR", str(store))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    registry = ModelRegistry(store)
+    shutil.copytree(test_cross_encoder_dir, registry.model_dir("loser"))
+    card = {"name": "loser", "created": "2026-01-01T00:00:00+00:00", "verdict": "worse", "base_model": "b"}
+    card["metrics"] = {"baseline": "vector-only", "baseline_nDCG@10": 0.5, "trained_nDCG@10": 0.3}
+    registry.write_trained("loser", card, "# loser\n\nHeld-out evaluation: worse.\n")
+    get_workspace.clear()
+    yield store
+    get_workspace.clear()
+
+
+def test_table_marks_a_model_that_lost(data_dir: Path) -> None:
+    at = AppTest.from_file(str(PAGE), default_timeout=120).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert "loser" in table.index and "worse" in table.loc["loser", "verdict"]
+    assert any("loser" in w.value and "did not beat the baseline" in w.value for w in at.warning)
+    assert any("needs a collection and a golden set" in i.value for i in at.info)
+    # The guard in the UI: the default button is disabled until the user says they know.
+    assert next(b for b in at.button if b.label == "Make default in the pickers").disabled
+
+
+def test_training_from_the_page_ends_with_a_verdict(data_dir: Path, test_cross_encoder_dir: Path) -> None:
+    folder = data_dir.parent / "tiny"
+    folder.mkdir()
+    with (folder / "corpus.jsonl").open("w", encoding="utf-8") as out:
+        for doc_id, text in DOCS.items():
+            out.write(json.dumps({"_id": doc_id, "title": doc_id, "text": text}) + "\n")
+    workspace = Workspace(Settings(data_dir=data_dir))
+    workspace.ingest([folder], "tiny", options=ChunkingOptions(max_tokens=64, overlap_tokens=0))
+    qrels = {qid: {doc: int(doc == rel) for doc in DOCS} for qid, rel in RELEVANT.items()}
+    workspace.golden.replace_set("tiny", QUERIES, qrels)
+
+    at = AppTest.from_file(str(PAGE), default_timeout=120).run()
+    assert not at.exception
+    form_inputs = {t.label.split(" (")[0]: t for t in at.text_input}
+    form_inputs["Model name"].set_value("from-page")
+    form_inputs["Base model"].set_value(str(test_cross_encoder_dir))
+    next(n for n in at.number_input if n.label == "Steps").set_value(2)
+    next(s for s in at.select_slider if s.label == "Max tokens per pair").set_value(64)
+    next(b for b in at.button if b.label == "Train").click().run()
+    assert not at.exception
+
+    job = at.session_state[TRAIN_JOB]
+    job.join(timeout=300)
+    snapshot = job.snapshot()
+    assert snapshot.state == "done", snapshot.error
+    at.run()
+    assert not at.exception
+    assert "from-page" in at.dataframe[0].value.index
+    assert any("Verdict:" in m.value for m in [*at.success, *at.warning])
+    assert ModelRegistry(data_dir).get("from-page").card["settings"]["max_length"] == 64
+
+
+def test_loss_figure_plots_steps_against_loss() -> None:
+    figure = loss_figure([(1, 0.7), (2, 0.5), (3, 0.4)])
+    assert list(figure.data[0].x) == [1, 2, 3] and list(figure.data[0].y) == [0.7, 0.5, 0.4]
+    assert figure.layout.xaxis.title.text == "step"
