@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 import streamlit as st
 
 from components import keys
+from components.suggest_render import render_suggestion
 from reranklens.errors import RerankLensError
 from reranklens.golden import GRADE_LABELS, GoldenStore
 from reranklens.labeling import LabelCandidate, LabelSheet
 from reranklens.render import label_card_html, query_terms
+from reranklens.suggest import Suggestion
 
 GRADE_BUTTONS = {0: "0 · not relevant", 1: "1 · related", 2: "2 · relevant", 3: "3 · answers it"}
 
@@ -40,9 +43,16 @@ def render_query_note(golden: GoldenStore, golden_set: str, query: str, note: st
 
 
 def render_grading(
-    candidates: list[LabelCandidate], golden: GoldenStore, golden_set: str, query: str, k: int, who: str
+    candidates: list[LabelCandidate],
+    golden: GoldenStore,
+    golden_set: str,
+    query: str,
+    k: int,
+    who: str,
+    suggestions: Mapping[str, Suggestion] | None = None,
 ) -> None:
-    """One row per candidate: its card and a one-click grade control (click again to clear)."""
+    """One row per candidate: its card and a one-click grade control (click again to clear), with the
+    LLM judge's suggestion and an Accept button under the card when ``suggestions`` has one."""
     terms = query_terms(query)
     for candidate in candidates:
         chunk_id = candidate.row.chunk.chunk_id
@@ -51,14 +61,18 @@ def render_grading(
         if candidate.grade is None and candidate.doc_grade is not None:
             flag = f"document graded {candidate.doc_grade} ({GRADE_LABELS.get(candidate.doc_grade, 'imported')})"
         card.html(label_card_html(candidate.row, k, terms, flag))
+        key = grade_key(golden_set, query, chunk_id)
+        suggestion = (suggestions or {}).get(chunk_id)
+        if suggestion is not None:
+            render_suggestion(card, suggestion, candidate.grade, golden, golden_set, query, who, key)
         control.segmented_control(
             "Grade",
             list(GRADE_BUTTONS),
             format_func=lambda g: str(g),
             default=candidate.grade,
-            key=grade_key(golden_set, query, chunk_id),
+            key=key,
             on_change=_save_grade,
-            args=(golden, golden_set, query, chunk_id, who),
+            args=(golden, golden_set, query, chunk_id, who, suggestion),
             help=" / ".join(GRADE_BUTTONS.values()),
         )
 
@@ -68,13 +82,25 @@ def grade_key(golden_set: str, query: str, chunk_id: str) -> str:
     return f"grade|{digest}|{chunk_id}"
 
 
-def _save_grade(golden: GoldenStore, golden_set: str, query: str, chunk_id: str, who: str) -> None:
+def _save_grade(
+    golden: GoldenStore, golden_set: str, query: str, chunk_id: str, who: str, suggestion: Suggestion | None = None
+) -> None:
+    """Save the person's grade; a suggestion shown next to it is stored with it (for agreement)."""
     grade = st.session_state.get(grade_key(golden_set, query, chunk_id))
     try:
         query_id = golden.add_query(golden_set, query)
         if grade is None:
             golden.unjudge(golden_set, query_id, "chunk", chunk_id)
         else:
-            golden.judge(golden_set, query_id, "chunk", chunk_id, int(grade), who=who)
+            golden.judge(
+                golden_set,
+                query_id,
+                "chunk",
+                chunk_id,
+                int(grade),
+                who=who,
+                suggested_grade=suggestion.grade if suggestion else None,
+                suggested_by=suggestion.model if suggestion else "",
+            )
     except RerankLensError as exc:
         st.session_state[keys.LABEL_ERROR] = str(exc)

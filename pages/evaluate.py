@@ -14,6 +14,7 @@ from components.evaluate_render import (
 )
 from components.rerankers import reranker_options
 from components.resources import show_error, workspace_with_demo
+from components.suggest_render import render_suggestion_agreement
 from reranklens.errors import RerankLensError
 from reranklens.evaluate import PIPELINES, EvalConfig
 from reranklens.runs import RunStore
@@ -57,6 +58,7 @@ try:
 except RerankLensError as exc:
     show_error(exc)
 
+render_suggestion_agreement(workspace.golden, golden_set)
 result = st.session_state.get(keys.EVAL_RESULT)
 if result is None:
     st.info("Pick a collection, a golden set and pipelines in the sidebar, then **Run evaluation**.")

@@ -7,6 +7,7 @@ from components.explore_controls import explore_controls
 from components.label_render import render_grading, render_query_note, render_sheet_summary
 from components.rerankers import reranker_options
 from components.resources import collection_names, show_error, workspace_with_demo
+from components.suggest_render import render_label_suggestions
 from reranklens.errors import RerankLensError
 
 st.title("🏷️ Label")
@@ -59,4 +60,5 @@ st.caption(
     f"{view.left_title} vs {view.right_title}: {len(shown)} shown. Click a grade to save it; "
     "click it again to clear it."
 )
-render_grading(shown, golden, golden_set, params.query, params.k, who)
+suggestions = render_label_suggestions(workspace, shown, golden_set, params.query)
+render_grading(shown, golden, golden_set, params.query, params.k, who, suggestions)
