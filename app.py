@@ -8,6 +8,7 @@ st.navigation(
         st.Page("pages/explore.py", title="Explore", icon="🔎", default=True),
         st.Page("pages/label.py", title="Label", icon="🏷️"),
         st.Page("pages/evaluate.py", title="Evaluate", icon="📏"),
+        st.Page("pages/corpus.py", title="Corpus", icon="📚"),
         st.Page("pages/models.py", title="Models", icon="🧪"),
     ]
 ).run()

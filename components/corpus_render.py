@@ -1,0 +1,179 @@
+"""The Corpus page's parts: the collections table and the ingest controls (uploaded files or a folder
+on the server, into a new or an existing collection, with a local or an OpenAI embedder).
+
+Every control has a session key, so an error (shown as one line) never clears what the person typed.
+Uploaded files are written to a temporary folder under their own base names, which become their
+document ids: uploading a changed file again replaces its chunks, an unchanged one adds nothing.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+from components import keys
+from components.resources import show_error
+from reranklens.chunking import ChunkingOptions
+from reranklens.config import DEFAULT_EMBEDDER
+from reranklens.embed import OPENAI_PREFIX, canonical_embedder_name
+from reranklens.errors import InvalidInputError, RerankLensError
+from reranklens.types import IngestReport
+from reranklens.workspace import Workspace
+
+NEW_COLLECTION = "➕ New collection"
+UPLOAD, FOLDER = "Upload files", "Folder on the server"
+UPLOAD_TYPES = ["md", "markdown", "txt", "html", "htm", "pdf"]
+OPENAI_EMBEDDERS = ("openai:text-embedding-3-small", "openai:text-embedding-3-large")
+NO_KEY_EMBEDDINGS = (
+    "OpenAI embeddings need `OPENAI_API_KEY` (and `OPENAI_BASE_URL` for a compatible server) set before the app "
+    "starts. Pick the local embedder, or set the key and restart."
+)
+
+
+@dataclass(frozen=True)
+class IngestRequest:
+    collection: str
+    embedder: str | None  # None: the existing collection's own embedder
+    options: ChunkingOptions
+    rebuild: bool
+    folder: Path | None = None
+    uploads: tuple[UploadedFile, ...] = ()
+
+
+def render_collections(workspace: Workspace) -> list[str]:
+    """The collections as a table; returns their names."""
+    try:
+        infos = workspace.collections()
+    except RerankLensError as exc:
+        show_error(exc)
+    if not infos:
+        st.caption("No collections yet: ingest some documents below.")
+        return []
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"collection": i.name, "embedder": i.embedder, "chunks": i.chunk_count, "documents": i.doc_count}
+                for i in infos
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    return [i.name for i in infos]
+
+
+def embedder_options(workspace: Workspace) -> list[str]:
+    """The configured embedder, the local default, then the OpenAI ones (no duplicates)."""
+    names = [canonical_embedder_name(workspace.settings.embedder), DEFAULT_EMBEDDER, *OPENAI_EMBEDDERS]
+    return list(dict.fromkeys(names))
+
+
+def ingest_controls(workspace: Workspace, collections: list[str]) -> IngestRequest | None:
+    """The ingest controls; returns what to ingest when the button is clicked and the input is complete."""
+    settings = workspace.settings
+    target = st.selectbox("Into", [NEW_COLLECTION, *collections], key=keys.CORPUS_TARGET)
+    existing = target != NEW_COLLECTION
+    if existing:
+        name = target
+        embedder = workspace.collection_embedder_name(name)
+        st.caption(f"Embedder: `{embedder}` (fixed by the collection; re-ingest with a new name to change it).")
+        rebuild = st.checkbox("Rebuild: start the collection over (the old one stays until the new one is done)")
+    else:
+        name = st.text_input("New collection name", key=keys.CORPUS_NEW_NAME, placeholder="mydocs").strip()
+        embedder = st.selectbox(
+            "Embedder",
+            embedder_options(workspace),
+            key=keys.CORPUS_EMBEDDER,
+            accept_new_options=True,
+            help="A sentence-transformers name or local directory, or openai:MODEL for the OpenAI embeddings API.",
+        )
+        rebuild = False
+    needs_key = canonical_embedder_name(embedder or "").startswith(OPENAI_PREFIX) and not settings.openai_api_key
+    if needs_key:
+        st.info(NO_KEY_EMBEDDINGS, icon="🔑")
+
+    source = st.radio("Documents", [UPLOAD, FOLDER], key=keys.CORPUS_SOURCE, horizontal=True)
+    uploads: list[UploadedFile] = []
+    folder = ""
+    if source == UPLOAD:
+        uploads = st.file_uploader("Files (.md .txt .html .pdf)", type=UPLOAD_TYPES, accept_multiple_files=True) or []
+    else:
+        folder = st.text_input(
+            "Folder path",
+            key=keys.CORPUS_FOLDER,
+            placeholder="/data/docs",
+            help="Read on the machine running RerankLens (folders are searched recursively; BEIR folders work too).",
+        ).strip()
+    with st.expander("Chunking"):
+        tokens = st.number_input("Chunk size (word-piece tokens)", 20, 2000, settings.chunk_tokens, step=10)
+        overlap = st.number_input("Overlap (tokens)", 0, 1000, settings.chunk_overlap, step=10)
+    ready = bool(name) and (bool(uploads) if source == UPLOAD else bool(folder)) and not needs_key
+    if not st.button("Ingest", type="primary", disabled=not ready, key="corpus.ingest"):
+        return None
+    return IngestRequest(
+        collection=name,
+        embedder=None if existing else embedder,
+        options=ChunkingOptions(int(tokens), int(overlap)),
+        rebuild=rebuild,
+        folder=Path(folder).expanduser() if source == FOLDER else None,
+        uploads=tuple(uploads),
+    )
+
+
+def run_ingest(workspace: Workspace, request: IngestRequest) -> IngestReport:
+    """Ingest with a progress bar; a user-fixable problem is shown as one line and stops the page."""
+    bar = st.progress(0.0, text="Reading documents…")
+
+    def update(done: int, total: int) -> None:
+        bar.progress(min(1.0, done / total) if total else 1.0, text=f"Embedding chunks: {done}/{total}")
+
+    try:
+        if request.folder is not None:
+            report = workspace.ingest(
+                [request.folder], request.collection, request.embedder, request.options, request.rebuild, update
+            )
+        else:
+            with tempfile.TemporaryDirectory(prefix="reranklens-upload-") as tmp:
+                root = Path(tmp)
+                for upload in request.uploads:
+                    target = root / _upload_name(upload.name)
+                    if target.exists():
+                        raise InvalidInputError(f"Two uploaded files are named '{target.name}': rename one.")
+                    target.write_bytes(upload.getvalue())
+                report = workspace.ingest(
+                    [root], request.collection, request.embedder, request.options, request.rebuild, update
+                )
+    except RerankLensError as exc:
+        bar.empty()
+        show_error(exc)
+    bar.empty()
+    return report
+
+
+def render_report(report: IngestReport) -> None:
+    st.success(
+        f"Collection '{report.collection}': {report.documents} documents, {report.chunks_total} chunks "
+        f"({report.chunks_added} added, {report.chunks_removed} removed) in {report.seconds:.1f} s.",
+        icon="✅",
+    )
+    if report.golden_set:
+        st.caption(
+            f"Golden set '{report.golden_set}': {report.golden_queries} queries, "
+            f"{report.golden_judgements} judgements imported."
+        )
+    if report.skipped:
+        st.warning(f"{len(report.skipped)} file(s) skipped:")
+        st.text("\n".join(report.skipped))
+
+
+def _upload_name(name: str) -> str:
+    """The base name of an uploaded file (a browser may send a path); never empty or hidden."""
+    base = Path(name.replace("\\", "/")).name.strip()
+    if not base or base.startswith("."):
+        raise InvalidInputError(f"Cannot use the uploaded file name {name!r}: rename the file.")
+    return base

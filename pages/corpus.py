@@ -1,0 +1,21 @@
+"""Corpus: the collections, and ingesting uploaded files or a server folder into one."""
+
+import streamlit as st
+
+from components import keys
+from components.corpus_render import ingest_controls, render_collections, render_report, run_ingest
+from components.resources import workspace_with_demo
+
+st.title("📚 Corpus")
+workspace = workspace_with_demo()
+
+st.subheader("Collections")
+collections = render_collections(workspace)
+
+st.subheader("Ingest documents")
+if report := st.session_state.pop(keys.CORPUS_REPORT, None):
+    render_report(report)
+request = ingest_controls(workspace, collections)
+if request is not None:
+    st.session_state[keys.CORPUS_REPORT] = run_ingest(workspace, request)
+    st.rerun()  # list the new chunks above and show the report
