@@ -17,6 +17,9 @@ DEFAULT_RERANKER = "cross-encoder/ms-marco-MiniLM-L-6-v2"
 # MiniLM cross-encoders, so the reranker sees every chunk whole.
 DEFAULT_CHUNK_TOKENS = 200
 DEFAULT_CHUNK_OVERLAP = 40
+# Loose files (.md .txt .html .pdf) above this size are skipped with a message: a 20 MB text file is
+# ~10,000 chunks, more likely a log or a data dump than documentation. BEIR corpus.jsonl is not limited.
+DEFAULT_MAX_FILE_MB = 20
 DEFAULT_CHAT_MODEL = "gpt-4o-mini"
 DEFAULT_OPENAI_TIMEOUT_S = 60.0
 
@@ -58,6 +61,7 @@ class Settings:
     reranker: str = DEFAULT_RERANKER
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
+    max_file_mb: int = DEFAULT_MAX_FILE_MB
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
     openai_chat_model: str = DEFAULT_CHAT_MODEL
@@ -67,6 +71,10 @@ class Settings:
     rerank_api_url: str | None = None
     rerank_api_key: str | None = field(default=None, repr=False)
     rerank_api_model: str = "rerank-v3.5"
+    # Cross-encoder backend: auto (GPU: torch; CPU: the fastest backend that keeps torch's ranking),
+    # torch, onnx or onnx-int8. rerank_max_tokens caps the pair length (None: the model's window).
+    rerank_backend: str = "auto"
+    rerank_max_tokens: int | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -80,6 +88,7 @@ class Settings:
             reranker=env.get("RERANKLENS_RERANKER") or DEFAULT_RERANKER,
             chunk_tokens=_env_int("RERANKLENS_CHUNK_TOKENS", DEFAULT_CHUNK_TOKENS) or DEFAULT_CHUNK_TOKENS,
             chunk_overlap=_env_int("RERANKLENS_CHUNK_OVERLAP", DEFAULT_CHUNK_OVERLAP) or 0,
+            max_file_mb=_env_int("RERANKLENS_MAX_FILE_MB", DEFAULT_MAX_FILE_MB) or DEFAULT_MAX_FILE_MB,
             openai_api_key=env.get("OPENAI_API_KEY") or None,
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
             openai_chat_model=env.get("OPENAI_CHAT_MODEL") or DEFAULT_CHAT_MODEL,
@@ -88,6 +97,8 @@ class Settings:
             rerank_api_url=env.get("RERANKLENS_RERANK_URL") or None,
             rerank_api_key=env.get("RERANKLENS_RERANK_API_KEY") or None,
             rerank_api_model=env.get("RERANKLENS_RERANK_MODEL") or "rerank-v3.5",
+            rerank_backend=(env.get("RERANKLENS_RERANK_BACKEND") or "auto").strip().lower(),
+            rerank_max_tokens=_env_int("RERANKLENS_RERANK_MAX_TOKENS", None),
         )
         given = {key: value for key, value in overrides.items() if value is not None}
         return replace(settings, **given) if given else settings

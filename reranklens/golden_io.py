@@ -67,6 +67,7 @@ from reranklens.golden import (
     Level,
     Origin,
 )
+from reranklens.readers import display_path
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +255,7 @@ def import_set(store: GoldenStore, path: Path, name: str, fmt: Format | None = N
     if fmt not in FORMATS:
         raise InvalidInputError(f"Unknown golden set format '{fmt}': choose one of {', '.join(FORMATS)}.")
     if not path.exists():
-        raise UnreadableFileError(str(path), "does not exist")
+        raise UnreadableFileError(display_path(path), "does not exist")
     parsed = _READERS[fmt](path)
     if not parsed.queries:
         raise InvalidInputError(f"{path}: no queries found, nothing to import (is it a {fmt} golden set?).")
@@ -306,18 +307,18 @@ def _read_text(path: Path) -> str:
     try:
         return path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UnreadableFileError(str(path), f"is not UTF-8 text (byte {exc.start})") from exc
+        raise UnreadableFileError(display_path(path), f"is not UTF-8 text (byte {exc.start})") from exc
     except IsADirectoryError as exc:
-        raise UnreadableFileError(str(path), "is a folder, not a file") from exc
+        raise UnreadableFileError(display_path(path), "is a folder, not a file") from exc
     except OSError as exc:
-        raise UnreadableFileError(str(path), exc.strerror or str(exc)) from exc
+        raise UnreadableFileError(display_path(path), exc.strerror or str(exc)) from exc
 
 
 def _lines(path: Path) -> Iterator[tuple[str, str]]:
     """``(where, line)`` for each non-blank line, ``where`` being ``file:line``."""
     for number, line in enumerate(_read_text(path).split("\n"), start=1):
         if line.strip():
-            yield f"{path}:{number}", line.rstrip("\r")
+            yield f"{display_path(path)}:{number}", line.rstrip("\r")
 
 
 def _rows(path: Path, delimiter: str = "\t") -> Iterator[tuple[str, list[str]]]:
@@ -329,9 +330,9 @@ def _rows(path: Path, delimiter: str = "\t") -> Iterator[tuple[str, list[str]]]:
         for row in reader:
             start, last_line = last_line + 1, reader.line_num
             if any(cell.strip() for cell in row):
-                yield f"{path}:{start}", row
+                yield f"{display_path(path)}:{start}", row
     except csv.Error as exc:
-        raise UnreadableFileError(f"{path}:{last_line + 1}", f"not valid CSV ({exc})") from exc
+        raise UnreadableFileError(f"{display_path(path)}:{last_line + 1}", f"not valid CSV ({exc})") from exc
 
 
 def _grade(raw: object, where: str) -> int:
@@ -413,7 +414,7 @@ def _read_beir(path: Path) -> _Parsed:
     queries_path, qrels_path = folder / QUERIES_FILE, folder / QRELS_FILE
     for needed in (queries_path, qrels_path):
         if not needed.is_file():
-            raise UnreadableFileError(str(folder), f"is not a BEIR folder: it has no {needed.name}")
+            raise UnreadableFileError(display_path(folder), f"is not a BEIR folder: it has no {needed.name}")
     parsed = _Parsed()
     for where, line in _lines(queries_path):
         record = _json_object(line, where)
@@ -496,7 +497,7 @@ def _read_jsonl(path: Path) -> _Parsed:
 def _read_csv(path: Path) -> _Parsed:
     parsed = _Parsed()
     rows = _rows(path, delimiter=",")
-    where, header = next(rows, (f"{path}:1", []))
+    where, header = next(rows, (f"{display_path(path)}:1", []))
     missing = [column for column in _CSV_REQUIRED if column not in header]
     if missing:
         raise UnreadableFileError(where, f"the header lacks the column(s) {', '.join(missing)}")

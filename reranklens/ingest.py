@@ -22,7 +22,7 @@ from reranklens.chunking import ChunkingOptions, OffsetTokenizer, chunk_document
 from reranklens.embed import Embedder
 from reranklens.errors import EmbedderMismatchError, InvalidInputError, NoDocumentsError, UnreadableFileError
 from reranklens.golden import GoldenStore
-from reranklens.readers import discover_files, is_beir_folder, read_beir_corpus, read_file
+from reranklens.readers import discover_files, display_path, is_beir_folder, read_beir_corpus, read_file
 from reranklens.store import VectorStore, validate_collection_name
 from reranklens.types import Chunk, Document, IngestReport
 
@@ -50,17 +50,26 @@ def ingest(
     rebuild: bool = False,
     progress: ProgressCallback | None = None,
     tokenizer: OffsetTokenizer | None = None,
+    max_file_mb: float | None = None,
 ) -> IngestReport:
     """Read ``paths``, chunk, embed and store them in ``collection``.
 
-    Unreadable files are skipped and listed in ``report.skipped`` (the rest is ingested); when
-    nothing at all can be read, ``NoDocumentsError`` is raised before anything is written.
-    BEIR folders also import their queries and qrels as a golden set named after the folder.
+    Unreadable files (binary, not UTF-8, archives, over ``max_file_mb`` (default: the store's
+    ``Settings.max_file_mb``), symlinks leaving the folder, ...) and bad BEIR lines are skipped and
+    listed in ``report.skipped``, one line each; the rest is ingested. When nothing at all can be
+    read, ``NoDocumentsError`` is raised before anything is written. BEIR folders also import their
+    queries and qrels as a golden set named after the folder.
+
+    Crash safety: chunks are written in batches with ids derived from their content, and the
+    collection's ``revision`` / ``doc_count`` are written last, so a run killed at any point
+    (even SIGKILL) and started again ends with exactly the chunks of an uninterrupted run.
     """
     started = time.perf_counter()
     validate_collection_name(collection)
     options = options or ChunkingOptions()
-    inputs = _gather(paths)
+    if max_file_mb is None:
+        max_file_mb = getattr(store.settings, "max_file_mb", None)
+    inputs = _gather(paths, max_file_mb)
     if not inputs.documents:
         reasons = "; ".join(inputs.skipped[:3]) or "no files found"
         raise NoDocumentsError(f"Nothing to ingest from {', '.join(map(str, paths))}: {reasons}")
@@ -74,6 +83,8 @@ def ingest(
 
     target = collection
     created = rebuild or not store.exists(collection)
+    if rebuild:
+        _drop_abandoned_builds(store, collection)
     if created:
         target = f"{collection}.building-{uuid.uuid4().hex[:8]}" if rebuild else collection
         store.create(
@@ -85,6 +96,8 @@ def ingest(
             raise EmbedderMismatchError(collection, str(built_with), embedder.name)
 
     stored = store.all_chunks(target)
+    # A run killed after its last batch but before the bookkeeping below left no doc_count.
+    finished = created or "doc_count" in store.metadata(target)
     stored_ids = {c.chunk_id for c in stored.chunks}
     new_ids = {c.chunk_id for c in all_chunks}
     to_add = [c for c in all_chunks if c.chunk_id not in stored_ids]
@@ -99,7 +112,7 @@ def ingest(
         raise
     if to_remove:
         store.remove(target, to_remove)
-    if to_add or to_remove:
+    if to_add or to_remove or not finished:
         doc_count = len(set(stored.doc_hashes) | set(chunks_by_doc))
         store.update_metadata(target, revision=uuid.uuid4().hex, doc_count=doc_count)
     if target != collection:
@@ -122,20 +135,28 @@ def ingest(
     return report
 
 
-def _gather(paths: Sequence[Path]) -> _Inputs:
+def _drop_abandoned_builds(store: VectorStore, collection: str) -> None:
+    """A ``--rebuild`` killed before its swap leaves ``NAME.building-*`` behind: drop it."""
+    for name in store.names():
+        if name.startswith(f"{collection}.building-"):
+            log.warning("dropping %s, left by an interrupted --rebuild", name)
+            store.delete(name)
+
+
+def _gather(paths: Sequence[Path], max_file_mb: float | None = None) -> _Inputs:
     inputs = _Inputs()
     seen: dict[str, str] = {}
     for path in paths:
         if not path.exists():
-            raise UnreadableFileError(str(path), "does not exist")
+            raise UnreadableFileError(display_path(path), "does not exist")
         if is_beir_folder(path):
             inputs.beir_folders.append(path)
-            documents = list(read_beir_corpus(path))
+            documents = list(read_beir_corpus(path, inputs.skipped))
         else:
-            files, skipped = discover_files(path)
+            files, skipped = discover_files(path, max_file_mb)
             inputs.skipped.extend(skipped)
             if path.is_dir() and not files:
-                inputs.skipped.append(f"{path}: no .md, .txt, .html or .pdf files in this folder")
+                inputs.skipped.append(f"{display_path(path)}: no .md, .txt, .html or .pdf files in this folder")
             documents = []
             for source in files:
                 try:
@@ -174,12 +195,27 @@ def _embed_and_add(
 
 
 def _import_beir_golden(folder: Path, golden: GoldenStore, report: IngestReport) -> IngestReport:
-    judgements = read_beir_judgements(folder)
+    """Queries and qrels of a BEIR folder as a golden set; bad lines are skipped and reported."""
+    problems: list[str] = []
+    try:
+        judgements = read_beir_judgements(folder, problems)
+    except UnreadableFileError as exc:  # a whole file unreadable (not UTF-8): the corpus is in, report it
+        return replace(report, skipped=(*report.skipped, *problems, f"{exc}; golden set not imported"))
     if judgements is None:
         return report
     queries, qrels = judgements
+    skipped = report.skipped + tuple(problems)
+    if not queries:
+        missing = f"{display_path(folder)}: no usable queries, golden set not imported"
+        return replace(report, skipped=(*skipped, missing))
     info = golden.replace_set(folder.resolve().name, queries, qrels, level="doc", source=str(folder))
-    return replace(report, golden_set=info.name, golden_queries=info.queries, golden_judgements=info.judgements)
+    return replace(
+        report,
+        golden_set=info.name,
+        golden_queries=info.queries,
+        golden_judgements=info.judgements,
+        skipped=skipped,
+    )
 
 
 def _doc_hash(document: Document, options: ChunkingOptions) -> str:

@@ -18,10 +18,22 @@ MIN_CANDIDATES, MAX_CANDIDATES = 1, 200
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of the very first ranks
 
 
+MAX_QUERY_CHARS = 2000  # ~400 words: the embedder reads 256 tokens, the cross-encoder shares its window
+
+
 def check_query(query: str) -> str:
+    """The query without surrounding whitespace; empty or over ``MAX_QUERY_CHARS`` is refused.
+
+    A long paste is refused rather than cut: the models would silently read only its start.
+    """
     query = (query or "").strip()
     if not query:
         raise EmptyQueryError()
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidInputError(
+            f"The query is {len(query):,} characters long; the limit is {MAX_QUERY_CHARS:,} (the models read only "
+            "the first few hundred words): shorten it to the question you want answered."
+        )
     return query
 
 
