@@ -79,17 +79,29 @@ class VectorStore:
         return f"Cannot open the Chroma store at {self.settings.chroma_path}: {exc}"
 
     def _call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run a Chroma call, turning connection failures into one clear error."""
+        """Run a Chroma call, turning connection failures into one clear error.
+
+        A server that restarted drops the client's pooled keep-alive connections, so the first
+        call after it is back fails once at the transport level: that call is retried once, on a
+        fresh connection. The client itself is kept, so a long-running app recovers on its own.
+        """
         try:
             return function(*args, **kwargs)
-        except (UnknownCollectionError, InvalidInputError):
-            raise
         except Exception as exc:
-            if _is_not_found(exc):
+            if not self._is_unavailable(exc):
                 raise
-            if self.settings.chroma_host and _is_connection_error(exc):
+            log.info("chroma server call failed (%s), retrying once", type(exc).__name__)
+        try:
+            return function(*args, **kwargs)
+        except Exception as exc:
+            if self._is_unavailable(exc):
                 raise StoreUnavailableError(self._unavailable_message(exc)) from exc
             raise
+
+    def _is_unavailable(self, exc: Exception) -> bool:
+        if isinstance(exc, UnknownCollectionError | InvalidInputError) or _is_not_found(exc):
+            return False
+        return bool(self.settings.chroma_host) and _is_connection_error(exc)
 
     def names(self) -> list[str]:
         return sorted(c.name for c in self._call(self.client.list_collections))
@@ -131,7 +143,7 @@ class VectorStore:
         return CollectionInfo(
             name=name,
             embedder=str(metadata.get("embedder", "unknown")),
-            chunk_count=collection.count(),
+            chunk_count=self._call(collection.count),
             doc_count=int(metadata["doc_count"]) if "doc_count" in metadata else None,
         )
 
@@ -186,7 +198,7 @@ class VectorStore:
     def query(self, name: str, embedding: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
         """Nearest chunks by cosine distance, closest first."""
         collection = self.collection(name)
-        count = collection.count()
+        count = self._call(collection.count)
         if count == 0:
             return []
         result = self._call(

@@ -1,0 +1,109 @@
+"""Several users at once through one Workspace, as the app shares it (``st.cache_resource``):
+threads searching, reranking and labeling together get one model instance each, and every label
+written is stored (none lost to a race)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.resources import get_workspace
+from reranklens.config import Settings
+from reranklens.workspace import Workspace
+
+FIXTURE_DOCS = Path(__file__).parent / "fixtures" / "engine" / "docs"
+USERS = 6
+LABELS_PER_USER = 15
+QUERIES = ["reset my password", "quokka colony", "rotate api keys", "billing invoice", "install the cli"]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("concurrency") / "store"
+    Workspace(Settings(data_dir=path)).ingest([FIXTURE_DOCS], "shared")
+    return path
+
+
+def together(users: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(user)`` for every user in its own thread, all released at the same moment."""
+    barrier = threading.Barrier(users)
+
+    def start(user: int) -> Any:
+        barrier.wait(timeout=60)
+        return work(user)
+
+    with ThreadPoolExecutor(max_workers=users) as pool:
+        return list(pool.map(start, range(users)))  # re-raises the first exception of any thread
+
+
+def test_users_querying_and_labeling_at_once_share_models_and_lose_no_label(
+    data_dir: Path, test_cross_encoder_dir: Path
+) -> None:
+    ws = Workspace(Settings(data_dir=data_dir, reranker=str(test_cross_encoder_dir)))  # nothing loaded yet
+    reference = {q: [h.chunk.chunk_id for h in ws.search(q, "shared", "hybrid", 10).hits] for q in QUERIES[:2]}
+
+    def user(number: int) -> dict[str, Any]:
+        seen: dict[str, Any] = {"embedders": set(), "rerankers": set(), "labels": []}
+        for round_ in range(LABELS_PER_USER):
+            query = QUERIES[(number + round_) % len(QUERIES)]
+            if round_ % 5 == 0:
+                view, no_reranker = ws.explore(query, "shared", "vector", 10, 3)
+                assert no_reranker is None and view.rerank is not None
+                seen["rerankers"].add(id(ws.reranker()))
+                hits = [row.chunk.chunk_id for row in view.rows]
+            else:
+                hits = [h.chunk.chunk_id for h in ws.search(query, "shared", "hybrid", 10).hits]
+                if query in reference:
+                    assert hits == reference[query]  # concurrent searches see the same ranking
+            seen["embedders"].add(id(ws.collection_embedder("shared")))
+            query_id = ws.golden.add_query("team", f"{query} #{number}")
+            target = f"{hits[round_ % len(hits)]}:{number}:{round_}"
+            ws.golden.judge("team", query_id, "chunk", target, round_ % 4, who=f"user-{number}")
+            seen["labels"].append((query_id, target, round_ % 4))
+        return seen
+
+    results = together(USERS, user)
+
+    assert {e for r in results for e in r["embedders"]} == {id(ws.embedder())}
+    assert {r for result in results for r in result["rerankers"]} == {id(ws.reranker())}
+    assert len(ws._embedders) == 1 and len(ws._rerankers) == 1
+    written = {(q, t, g) for r in results for q, t, g in r["labels"]}
+    stored = {(j.query_id, j.target_id, j.grade) for j in ws.golden.judgements("team")}
+    assert len(written) == USERS * LABELS_PER_USER
+    assert stored == written
+
+
+def test_users_grading_the_same_chunk_keep_exactly_one_judgement(data_dir: Path) -> None:
+    ws = Workspace(Settings(data_dir=data_dir))
+    query_id = ws.golden.add_query("contested", "reset my password")
+
+    def grade(number: int) -> int:
+        for round_ in range(20):
+            ws.golden.judge("contested", query_id, "chunk", "the-chunk", (number + round_) % 4, who=f"user-{number}")
+        return (number + 19) % 4
+
+    last_grades = together(USERS, grade)
+    [judgement] = ws.golden.judgements("contested")
+    assert judgement.target_id == "the-chunk"
+    assert judgement.grade in last_grades and judgement.who.startswith("user-")
+
+
+@pytest.fixture
+def app_env(data_dir: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Iterator[None]:
+    monkeypatch.setenv("RERANKLENS_DATA_DIR", str(data_dir))
+    get_workspace.clear()
+    yield
+    get_workspace.clear()
+
+
+def test_every_session_gets_the_one_cached_workspace(app_env: None) -> None:
+    workspaces = together(USERS, lambda _: get_workspace())
+    assert len({id(w) for w in workspaces}) == 1
+    ws = workspaces[0]
+    embedders = together(USERS, lambda _: ws.collection_embedder("shared"))
+    assert len({id(e) for e in embedders}) == 1
