@@ -59,7 +59,7 @@ def render_answer_preview(workspace: Workspace, view: ExploreView) -> None:
     answers = dict(stored.get(signature, {}))
     columns = dict(zip(("vector", "reranked"), st.columns(2, gap="medium"), strict=True))
     for context in contexts:
-        columns[context.side].markdown(f"**{_plain(context.title)}** · top-{len(context.chunks)}")
+        columns[context.side].markdown(f"**{plain_markdown(context.title)}** · top-{len(context.chunks)}")
     slots = {side: column.empty() for side, column in columns.items()}
     generate = button.button(
         "💬 Generate both answers" if not answers else "💬 Generate again",
@@ -111,7 +111,7 @@ def _generate(
             slot.html(streaming_html(stream.text, cursor=False))
             answers[context.side] = finish_answer(stream, context)
     except RerankLensError as exc:
-        st.error(f"{exc} Nothing else on this page changed.", icon="⚠️")
+        st.error(plain_markdown(f"{exc} Nothing else on this page changed."), icon="⚠️")
     return answers
 
 
@@ -132,7 +132,7 @@ def _render(answers: dict[Side, Answer], slots: dict[str, DeltaGenerator]) -> No
 
 
 def _usage_text(usage: Usage | None) -> str:
-    return "token usage not reported by the server" if usage is None else _plain(usage.describe())
+    return "token usage not reported by the server" if usage is None else plain_markdown(usage.describe())
 
 
 def _signature(model: str, query: str, contexts: tuple[AnswerContext, AnswerContext]) -> Signature:
@@ -140,7 +140,7 @@ def _signature(model: str, query: str, contexts: tuple[AnswerContext, AnswerCont
     return (model, " ".join(query.split()), vector, reranked)
 
 
-def _plain(text: str) -> str:
+def plain_markdown(text: str) -> str:
     """Text for st.markdown/caption without markdown meaning ($ starts LaTeX, * and _ emphasis)."""
     for char in "\\`*_[]$<>#":
         text = text.replace(char, "\\" + char)

@@ -74,7 +74,12 @@ def ranking_columns(at: AppTest) -> int:
 
 
 def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
+    return [unescaped(e.value) for e in at.error]
+
+
+def unescaped(text: str) -> str:
+    """A Markdown element's text as the user reads it (backslash escapes removed)."""
+    return re.sub(r"\\(.)", r"\1", text)
 
 
 def engine_view(page_engine: Workspace) -> ExploreView:

@@ -77,6 +77,11 @@ def suggested(at: AppTest) -> list[int]:
     return [int(m.group(1)) for h in at.html if (m := _SUGGESTION.search(h.value))]
 
 
+def unescaped(text: str) -> str:
+    """A Markdown element's text as the user reads it (backslash escapes removed)."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
 def expected_grades(server: OpenAIStubServer) -> list[int]:
     """What the stub judge answered to the page's (single) request, in chunk order."""
     (request,) = [json.loads(str(r["body"])) for r in server.requests]
@@ -148,7 +153,7 @@ def test_errors_keep_labels_and_earlier_suggestions(keyed_env: OpenAIStubServer,
         keyed_env.fail_with = failure
         at.button(key=SUGGEST).click()
         run_ok(at)
-        (error,) = [e.value for e in at.error]
+        (error,) = [unescaped(e.value) for e in at.error]
         assert re.search(message, error) and error.endswith("Your labels and earlier suggestions are kept.")
         assert suggested(at) == before
         assert at.button_group[0].value == 3
@@ -160,7 +165,7 @@ def test_errors_keep_labels_and_earlier_suggestions(keyed_env: OpenAIStubServer,
         run_ok(at)
     finally:
         keyed_env.api_key = CHAT_API_KEY
-    (error,) = [e.value for e in at.error]
+    (error,) = [unescaped(e.value) for e in at.error]
     assert error.startswith("OpenAI rejected the API key (401)") and CHAT_API_KEY not in error
 
 
