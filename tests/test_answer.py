@@ -5,6 +5,7 @@ official ``openai`` client, including every error a user can meet."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,15 +15,18 @@ from openai_server import SLOW_S, OpenAIStubServer, chat_answer, free_port
 
 from reranklens.answer import (
     SYSTEM_PROMPT,
+    Answer,
     AnswerContext,
     answer_both,
     answer_contexts,
+    answer_html,
     build_messages,
     diff_citations,
     finish_answer,
     generate_answer,
     parse_citations,
     start_answer,
+    streaming_html,
     total_usage,
 )
 from reranklens.config import Settings
@@ -224,3 +228,33 @@ def test_unknown_model_404(chat_settings: Settings, chat_server: OpenAIStubServe
     chat_server.fail_with = 404
     with pytest.raises(OpenAIRequestError, match=r"\(404\): check the model name"):
         generate_answer(ChatModel(chat_settings, max_retries=0), QUERY, CONTEXT)
+
+
+# -- HTML for the page ----------------------------------------------------------------------------
+
+
+def test_answer_html_escapes_the_answer_and_marks_citations() -> None:
+    text = '<script>alert(1)</script> Tap Security [2]. Also [1][9]. <a href="x">link</a>'
+    answer = Answer(CONTEXT, text, "m", None, parse_citations(text, 3))
+    body = answer_html(answer, only_here=frozenset({"c-reset"}))
+    assert "<script>" not in body and "<a href" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "&lt;a href=&quot;x&quot;&gt;" in body
+    assert body.count('class="rl-cite"') == 3  # [2], [1] and [9] ([1][9] are two badges)
+    assert '<span class="rl-cite" style="color:#c62828;font-weight:600">[9]</span>' in body  # names no chunk
+    items = re.findall(r'<li class="rl-cited" data-chunk="([^"]*)">(.*?)</li>', body)
+    assert [chunk_id for chunk_id, _ in items] == ["c-reset", "c-install"]
+    assert "only in this answer" in items[0][1] and "only in this answer" not in items[1][1]
+    assert "[9]</b> cites no chunk it was given" in body
+
+
+def test_answer_html_escapes_chunk_names_and_streaming_text() -> None:
+    hostile = Chunk('x"><img src=x onerror=alert(1)>', "<b>doc</b>.md", "text", "s", 0, ("<i>h</i>",))
+    context = AnswerContext("reranked", "Reranked", (hostile,))
+    body = answer_html(Answer(context, "See [1].", "m", None, parse_citations("See [1].", 1)))
+    assert "<img" not in body and "<b>doc" not in body and "<i>h" not in body
+    assert "&lt;b&gt;doc&lt;/b&gt;.md › &lt;i&gt;h&lt;/i&gt;" in body
+    assert "Cites no chunk." in answer_html(Answer(context, "No idea.", "m", None, parse_citations("No idea.", 1)))
+    assert streaming_html("<b>so far") == (
+        '<div class="rl-answer-text" style="white-space:pre-wrap">&lt;b&gt;so far ▌</div>'
+    )
+    assert streaming_html("done", cursor=False).endswith(">done</div>")
