@@ -9,6 +9,7 @@ import streamlit as st
 
 from reranklens import eval_charts
 from reranklens.evaluate import FIRST_STAGE_RECALL, MEASURES, UNJUDGED, EvalConfig, EvalResult, evaluate
+from reranklens.render import markdown_escape
 from reranklens.runs import RunStore
 from reranklens.significance import compare_pipelines
 from reranklens.workspace import Workspace
@@ -32,10 +33,10 @@ def render_overview(result: EvalResult, run_id: int | None) -> None:
     saved = f" · saved as run #{run_id}" if run_id else ""
     st.caption(
         f"{len(result.queries)} queries · scored at **{result.level}** level · N={result.config.candidates} · "
-        f"reranker {result.reranker or '—'} · {result.wall_s:.1f} s{saved}"
+        f"reranker {markdown_escape(result.reranker or '—')} · {result.wall_s:.1f} s{saved}"
     )
     for line in result.skipped[:10]:
-        st.caption(f"skipped: {line}")
+        st.caption(f"skipped: {markdown_escape(line)}")
     st.info(
         f"First-stage misses count: a relevant item outside the top-{result.config.candidates} candidates cannot be "
         f"rescued by reranking. `{FIRST_STAGE_RECALL}` (R@{result.config.candidates} of the candidates) is that "

@@ -13,7 +13,7 @@ from components import keys
 from reranklens import charts
 from reranklens.embed import canonical_embedder_name
 from reranklens.explore import ExploreView
-from reranklens.render import column_html
+from reranklens.render import column_html, markdown_escape
 from reranklens.report import html_report, markdown_report, view_records
 from reranklens.workspace import Workspace
 
@@ -37,7 +37,7 @@ def render_summary(view: ExploreView) -> None:
     cols[2].metric(f"Left top-{view.k}", left)
     cols[3].metric("Total latency", f"{_total_ms(view):.0f} ms")
     for alarm in view.alarms:
-        st.warning(alarm, icon="🚨")
+        st.warning(markdown_escape(alarm), icon="🚨")
 
 
 def render_embedder_alarm(workspace: Workspace, collection: str) -> None:
@@ -45,6 +45,7 @@ def render_embedder_alarm(workspace: Workspace, collection: str) -> None:
     built_with = workspace.collection_embedder_name(collection)
     configured = canonical_embedder_name(workspace.settings.embedder)
     if built_with != configured:
+        built_with = markdown_escape(built_with)  # collection metadata: not ours to trust
         st.warning(
             f"Embedder mismatch: collection '{collection}' was built with '{built_with}', but RERANKLENS_EMBEDDER is "
             f"'{configured}'. Queries use '{built_with}' (vectors of two models are not comparable); re-ingest with "

@@ -12,7 +12,7 @@ from components.suggest_render import render_suggestion
 from reranklens.errors import RerankLensError
 from reranklens.golden import GRADE_LABELS, GoldenStore
 from reranklens.labeling import LabelCandidate, LabelSheet
-from reranklens.render import label_card_html, query_terms
+from reranklens.render import label_card_html, markdown_escape, query_terms
 from reranklens.suggest import Suggestion
 
 GRADE_BUTTONS = {0: "0 · not relevant", 1: "1 · related", 2: "2 · relevant", 3: "3 · answers it"}
@@ -26,7 +26,8 @@ def render_sheet_summary(sheet: LabelSheet, k: int) -> None:
     if sheet.orphans:
         st.warning(
             f"{len(sheet.orphans)} label(s) point at chunks that no longer exist (the file changed). They are "
-            "kept, not dropped: " + ", ".join(f"{j.target_id} (grade {j.grade})" for j in sheet.orphans),
+            "kept, not dropped: "
+            + ", ".join(f"{markdown_escape(j.target_id)} (grade {j.grade})" for j in sheet.orphans),
             icon="🧷",
         )
 
@@ -39,7 +40,7 @@ def render_query_note(golden: GoldenStore, golden_set: str, query: str, note: st
                 golden.add_query(golden_set, query, note=text)
                 st.toast("Note saved")
             except RerankLensError as exc:
-                st.error(str(exc))
+                st.error(markdown_escape(str(exc)))
 
 
 def render_grading(

@@ -10,6 +10,7 @@ import streamlit as st
 
 from reranklens.config import Settings
 from reranklens.errors import RerankLensError
+from reranklens.render import markdown_escape
 from reranklens.workspace import Workspace
 
 
@@ -36,8 +37,9 @@ def workspace_with_demo() -> Workspace:
 
 
 def show_error(exc: RerankLensError) -> None:
-    """A user-fixable problem: one clear line, and the page stops there."""
-    st.error(str(exc), icon="⚠️")
+    """A user-fixable problem: one clear line, and the page stops there. The message may quote
+    untrusted text (a file name, a set name, a query), so Markdown in it shows literally."""
+    st.error(markdown_escape(str(exc)), icon="⚠️")
     st.stop()
 
 

@@ -19,6 +19,7 @@ from reranklens.errors import RerankLensError
 from reranklens.golden import GRADE_LABELS, GoldenStore
 from reranklens.labeling import LabelCandidate
 from reranklens.llm import ChatModel
+from reranklens.render import markdown_escape
 from reranklens.suggest import Suggestion, agreement, suggest_grades
 from reranklens.workspace import Workspace
 
@@ -53,7 +54,7 @@ def render_label_suggestions(
             with st.spinner("Asking the judge…"):
                 result = suggest_grades(ChatModel(settings, model), query, chunks)
         except RerankLensError as exc:
-            st.error(f"{exc} Your labels and earlier suggestions are kept.", icon="⚠️")
+            st.error(f"{markdown_escape(str(exc))} Your labels and earlier suggestions are kept.", icon="⚠️")
         else:
             held[slot] = {**held.get(slot, {}), **result.suggestions}
             usage = result.usage.describe().replace("$", "\\$") if result.usage else "token usage not reported"
@@ -132,12 +133,12 @@ def render_suggestion_agreement(golden: GoldenStore, golden_set: str) -> None:
         try:
             result = agreement(golden.judgements(golden_set))
         except RerankLensError as exc:
-            st.error(str(exc))
+            st.error(markdown_escape(str(exc)))
             return
         if not result.pairs:
             st.caption(
-                f"No label of '{golden_set}' was made with a suggestion shown. Use **Suggest grades** on the Label "
-                "page: agreement between the judge and people appears here."
+                f"No label of '{markdown_escape(golden_set)}' was made with a suggestion shown. Use **Suggest grades** "
+                "on the Label page: agreement between the judge and people appears here."
             )
             return
         cols = st.columns(5)

@@ -17,6 +17,7 @@ from components.explore_render import (
 from components.rerankers import reranker_options
 from components.resources import collection_names, show_error, workspace_with_demo
 from reranklens.errors import RerankLensError
+from reranklens.render import markdown_escape
 
 st.title("🔎 Explore")
 workspace = workspace_with_demo()
@@ -37,7 +38,8 @@ except RerankLensError as exc:
 
 if no_reranker:
     st.warning(
-        f"**No cross-encoder available, comparing {view.left_title} with {view.right_title} instead.** {no_reranker}",
+        f"**No cross-encoder available, comparing {view.left_title} with {view.right_title} instead.** "
+        + markdown_escape(no_reranker),
         icon="🧭",
     )
 

@@ -9,6 +9,7 @@ from components.rerankers import reranker_options
 from components.resources import collection_names, show_error, workspace_with_demo
 from components.suggest_render import render_label_suggestions
 from reranklens.errors import RerankLensError
+from reranklens.render import markdown_escape
 
 st.title("🏷️ Label")
 workspace = workspace_with_demo()
@@ -49,9 +50,9 @@ try:
 except RerankLensError as exc:
     show_error(exc)
 if no_reranker:
-    st.caption(f"No cross-encoder available; the second ranking is {view.right_title}.")
+    st.caption(f"No cross-encoder available; the second ranking is {markdown_escape(view.right_title)}.")
 if error := st.session_state.pop(keys.LABEL_ERROR, None):
-    st.error(error)
+    st.error(markdown_escape(error))
 
 render_sheet_summary(sheet, params.k)
 render_query_note(golden, golden_set, params.query, sheet.query.note if sheet.query else "")

@@ -2,7 +2,8 @@
 
 Document and query text is untrusted: every piece of it goes through ``html.escape`` before it
 is placed in markup, and query-term highlighting wraps already-escaped text in ``<mark>``.
-The same builders serve the Explore page (``st.html``) and the exported HTML report.
+The same builders serve the Explore page (``st.html``) and the exported HTML report;
+``markdown_escape`` defuses text bound for Streamlit's Markdown elements (errors, captions).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ _STOPWORDS = frozenset(
     "why with you your".split()
 )
 _WORD = re.compile(r"\w[\w.-]*\w|\w", re.UNICODE)
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~$:&^])")
+_WWW_AUTOLINK = re.compile(r"\b(www)\.", re.IGNORECASE)
 
 
 def query_terms(query: str) -> list[str]:
@@ -117,6 +120,17 @@ def column_html(rows: Iterable[ViewRow], side: str, k: int, query: str) -> str:
     terms = query_terms(query)
     body = "".join(row_html(row, side, k, terms) for row in rows)
     return f'<div class="rl-column rl-{side}">{body}</div>'
+
+
+def markdown_escape(text: str) -> str:
+    """``text`` for a Streamlit Markdown element (``st.error``, ``st.caption``, ...) shown literally.
+
+    The characters that Markdown, GitHub-flavoured Markdown or Streamlit turn into links, images,
+    raw HTML, emphasis, colour or icon directives or LaTeX are backslash-escaped (CommonMark
+    allows that for any ASCII punctuation), and so is the dot of a ``www.`` autolink. Hyphens,
+    dots and slashes elsewhere stay as they are, so ids and paths read normally in the source.
+    """
+    return _WWW_AUTOLINK.sub(r"\1\\.", _MARKDOWN_SPECIAL.sub(r"\\\1", text))
 
 
 def _escape(text: str) -> str:
