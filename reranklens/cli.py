@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         workspace = Workspace(Settings.from_env(data_dir=args.data_dir))
         return int(args.handler(workspace, args) or EXIT_OK)
     except RerankLensError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print("error: " + " ".join(str(exc).splitlines()), file=sys.stderr)  # one line, whatever it quotes
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted: run the same command again to resume", file=sys.stderr)

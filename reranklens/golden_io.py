@@ -258,7 +258,9 @@ def import_set(store: GoldenStore, path: Path, name: str, fmt: Format | None = N
         raise UnreadableFileError(display_path(path), "does not exist")
     parsed = _READERS[fmt](path)
     if not parsed.queries:
-        raise InvalidInputError(f"{path}: no queries found, nothing to import (is it a {fmt} golden set?).")
+        raise InvalidInputError(
+            f"{display_path(path)}: no queries found, nothing to import (is it a {fmt} golden set?)."
+        )
     info = store.write_set(name, list(parsed.queries.values()), list(parsed.judgements.values()), source=str(path))
     log.info("imported golden set %r from %s (%s): %d queries", name, path, fmt, info.queries)
     return info

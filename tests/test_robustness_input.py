@@ -398,6 +398,7 @@ def test_cli_process_on_bad_input_prints_no_traceback(data_dir: Path, tmp_path: 
         (["golden", "import", str(bad_jsonl), "--name", "x"], "is not UTF-8 text"),
         (["ingest", str(link), "-c", "never"], "does not exist"),
         (["golden", "import", str(tmp_path / "ctrl\x1bname.csv"), "--name", "x"], "ctrl"),
+        (["golden", "show", "two\nlines"], "No golden set named 'two lines'"),
     ]
     for argv, fragment in cases:
         done = subprocess.run(
