@@ -162,6 +162,15 @@ class ChatStream:
         return "".join(self.pieces)
 
     def __iter__(self) -> Iterator[str]:
+        try:
+            yield from self._pieces()
+        except OpenAIRequestError as exc:
+            if not self.pieces:
+                raise
+            raise OpenAIRequestError(f"{exc} The answer broke off after {len(self.text)} characters.") from exc
+        self.done = True
+
+    def _pieces(self) -> Iterator[str]:
         chat = self._chat
         with chat.errors():
             stream = chat.client.chat.completions.create(
@@ -180,7 +189,6 @@ class ChatStream:
                     if piece:
                         self.pieces.append(piece)
                         yield piece
-        self.done = True
 
     def consume(self) -> ChatReply:
         for _ in self:

@@ -17,7 +17,9 @@ be told to fail every request with 429 or 500 (``server.fail_with = 429``).
 
 ``"stream": true`` is answered with server-sent events (chunked transfer), one word per event, and a
 final usage event when ``stream_options.include_usage`` is set; usage counts words as tokens.
-``server.delay_s`` holds every answer back that long (to test client timeouts).
+``server.delay_s`` holds every answer back that long, ``server.stall_s`` stops a stream that long
+after its first word (to test client timeouts before and during an answer), and ``server.cut_stream``
+closes the connection after the first word (a server that dies mid-answer).
 
 Usage::
 
@@ -72,12 +74,16 @@ class OpenAIStubServer(LoopbackStubServer):
         super().__init__(api_key, _make_handler, "openai-stub")
         self.chat_reply: str | None = None
         self.delay_s = 0.0
+        self.stall_s = 0.0
+        self.cut_stream = False
 
     def reset(self) -> None:
         """Healthy again, with an empty request log."""
         self.fail_with = None
         self.chat_reply = None
         self.delay_s = 0.0
+        self.stall_s = 0.0
+        self.cut_stream = False
         with self._lock:
             self.requests.clear()
 
@@ -163,8 +169,14 @@ def _make_handler(server: OpenAIStubServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
-            for event in events:
+            for index, event in enumerate(events):
                 self._chunk(f"data: {json.dumps(event)}\n\n".encode())
+                if index == 0 and server.stall_s:
+                    time.sleep(server.stall_s)
+                if index == 0 and server.cut_stream:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
             self._chunk(b"data: [DONE]\n\n")
             self._chunk(b"")
 

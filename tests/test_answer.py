@@ -217,6 +217,23 @@ def test_timeout_names_the_limit(chat_settings: Settings, chat_server: OpenAIStu
         generate_answer(chat, QUERY, CONTEXT)
 
 
+def test_timeout_while_streaming_keeps_the_text_so_far(chat_settings: Settings, chat_server: OpenAIStubServer) -> None:
+    chat_server.stall_s = SLOW_S
+    stream = start_answer(ChatModel(chat_settings, max_retries=0), QUERY, CONTEXT)
+    with pytest.raises(OpenAIRequestError, match=r"within 1.5 s \(timeout\).* broke off after 10 characters\.$"):
+        stream.consume()
+    assert stream.text == "According " and not stream.done
+
+
+def test_connection_cut_mid_answer(chat_settings: Settings, chat_server: OpenAIStubServer) -> None:
+    chat_server.cut_stream = True
+    stream = start_answer(ChatModel(chat_settings, max_retries=0), QUERY, CONTEXT)
+    with pytest.raises(OpenAIRequestError, match=r"broke off after 10 characters\.$") as err:
+        stream.consume()
+    assert stream.text == "According "
+    assert str(err.value).startswith("Cannot reach the OpenAI API at")
+
+
 def test_server_down_names_the_url(chat_settings: Settings) -> None:
     base_url = f"http://127.0.0.1:{free_port()}/v1"
     chat = ChatModel(replace(chat_settings, openai_base_url=base_url), max_retries=0)
