@@ -185,3 +185,12 @@ def test_upload_names() -> None:
     for bad in ("", ".hidden.md", "..", "docs/../"):
         with pytest.raises(InvalidInputError, match="Cannot use the uploaded file name"):
             _upload_name(bad)
+
+
+def test_the_app_navigates_to_the_corpus_page(corpus_env: Path) -> None:
+    at = run_ok(AppTest.from_file(str(PAGE.parents[1] / "app.py"), default_timeout=TIMEOUT_S))
+    assert any("No collections yet" in i.value for i in at.info)  # Explore, on an empty data dir
+    at.switch_page("pages/corpus.py")
+    run_ok(at)
+    assert [t.value for t in at.title] == ["📚 Corpus"]
+    assert at.button(key="corpus.ingest").disabled
