@@ -6,6 +6,9 @@
   database that passes ``PRAGMA integrity_check`` with every judgement fully there or absent.
 * A process replacing a whole golden set (an import), killed mid-write, leaves the old set or the
   new one, never a mixture.
+* The two states a kill can leave that a plain rerun must also repair: a ``NAME.building-*``
+  collection of a killed ``--rebuild``, and a collection whose last batch was stored but whose
+  bookkeeping (``doc_count``, ``revision``) was not.
 """
 
 from __future__ import annotations
@@ -212,3 +215,31 @@ def test_set_import_killed_mid_write_leaves_one_whole_version(tmp_path: Path) ->
     assert len(store.query_list("imported")) == 400 and len(judgements) == 2000
     assert len({(j.grade, j.note) for j in judgements}) == 1  # one round's version, whole
     assert store.info("imported").judgements == 2000
+
+
+def test_rebuild_drops_what_a_killed_rebuild_left_behind(tmp_path: Path) -> None:
+    ws = Workspace(Settings(data_dir=tmp_path / "store"))
+    docs = Path(__file__).parent / "fixtures" / "engine" / "docs"
+    ws.ingest([docs], "notes")
+    leftover = "notes.building-0badc0de"  # what a --rebuild SIGKILLed before its swap leaves
+    ws.store.create(leftover, ws.embedder().name)
+    assert [c.name for c in ws.collections()] == ["notes"]  # never offered to pick
+
+    ws.ingest([docs], "notes", rebuild=True)
+    assert ws.store.names() == ["notes"]
+
+
+def test_a_run_killed_before_its_bookkeeping_is_finished_by_the_rerun(tmp_path: Path) -> None:
+    ws = Workspace(Settings(data_dir=tmp_path / "store"))
+    docs = Path(__file__).parent / "fixtures" / "engine" / "docs"
+    ws.ingest([docs], "notes")
+    collection = ws.store.collection("notes")
+    # The state after the last batch was stored but before doc_count and revision were written.
+    unfinished = {k: v for k, v in (collection.metadata or {}).items() if k != "doc_count"}
+    collection.modify(metadata=unfinished)
+    assert "doc_count" not in ws.store.metadata("notes")
+
+    report = ws.ingest([docs], "notes")
+    assert (report.chunks_added, report.chunks_removed) == (0, 0)
+    meta = ws.store.metadata("notes")
+    assert meta["doc_count"] == 3 and meta["revision"] != unfinished["revision"]
