@@ -18,6 +18,7 @@ import re
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +31,7 @@ from reranklens.readers import read_beir_corpus
 from reranklens.types import Document
 
 PARSER_SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
 
 # Fragments that exercise each parser's edge cases, joined into lines at random.
@@ -69,8 +70,17 @@ _LINES = st.lists(st.lists(_FRAGMENTS, max_size=4).map("".join), max_size=8).map
 _INPUTS = st.one_of(st.binary(max_size=300), _LINES, _LINES.map(lambda b: b + b"\xff\xfe"))
 
 
+_BASE: list[Path] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _scratch_base(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Examples write under pytest's temporary root, which pytest prunes (hypothesis runs hundreds)."""
+    _BASE[:] = [tmp_path_factory.mktemp("properties")]
+
+
 def _scratch() -> Path:
-    return Path(tempfile.mkdtemp(prefix="rl-prop-"))
+    return Path(tempfile.mkdtemp(prefix="ex-", dir=_BASE[0]))
 
 
 @PARSER_SETTINGS
