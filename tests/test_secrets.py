@@ -149,7 +149,8 @@ def test_rejected_keys_are_not_echoed_in_errors(
     monkeypatch.setenv("RERANKLENS_RERANK_URL", echo_server)
     keyed_env.data_dir.mkdir(parents=True)
     (keyed_env.data_dir / ".demo-ingested").touch()
-    code, output = run(capsys, "ingest", str(FIXTURE_DOCS), "-c", "rejected", "--embedder", "openai:text-embedding-3-small")
+    openai = "openai:text-embedding-3-small"
+    code, output = run(capsys, "ingest", str(FIXTURE_DOCS), "-c", "rejected", "--embedder", openai)
     assert code == 1 and "OpenAI rejected the API key (401)" in output
     code, local = run(capsys, "ingest", str(FIXTURE_DOCS / "notes.txt"), "-c", "local")
     assert code == 0, local
