@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,9 @@ from page_env import FOREIGN_ENV
 from streamlit.testing.v1 import AppTest
 
 from components import keys
-from components.corpus_render import FOLDER, NEW_COLLECTION, NO_KEY_EMBEDDINGS, _upload_name
+from components.corpus_render import FOLDER, NEW_COLLECTION, NO_KEY_EMBEDDINGS, IngestRequest, _upload_name, run_ingest
 from components.resources import get_workspace
+from reranklens.chunking import ChunkingOptions
 from reranklens.config import DEFAULT_EMBEDDER, Settings
 from reranklens.errors import InvalidInputError
 from reranklens.workspace import Workspace
@@ -194,3 +196,25 @@ def test_the_app_navigates_to_the_corpus_page(corpus_env: Path) -> None:
     run_ok(at)
     assert [t.value for t in at.title] == ["📚 Corpus"]
     assert at.button(key="corpus.ingest").disabled
+
+
+@dataclass(frozen=True)
+class FakeUpload:
+    """What ``run_ingest`` reads of Streamlit's ``UploadedFile`` (AppTest cannot upload)."""
+
+    name: str
+    data: bytes
+
+    def getvalue(self) -> bytes:
+        return self.data
+
+
+def test_uploaded_files_are_ingested_under_their_names(corpus_env: Path) -> None:
+    workspace = Workspace(Settings.from_env())
+    uploads = tuple(FakeUpload(p.name, p.read_bytes()) for p in sorted(DOCS.iterdir()))
+    request = IngestRequest("uploaded", DEFAULT_EMBEDDER, ChunkingOptions(200, 40), False, uploads=uploads)  # type: ignore[arg-type]
+    report = run_ingest(workspace, request)  # outside a page: Streamlit calls are no-ops (bare mode)
+    assert (report.documents, report.chunks_added) == (3, report.chunks_total)
+    assert {c.doc_id for c in workspace.store.all_chunks("uploaded").chunks} == {p.name for p in DOCS.iterdir()}
+    again = run_ingest(workspace, request)
+    assert again.chunks_added == 0  # same names, same bytes: nothing new
