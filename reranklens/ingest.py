@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int], None]
 """Called with (chunks embedded so far, chunks to embed) after every batch."""
 EMBED_BATCH = 256
+ABANDONED_BUILD_S = 6 * 3600  # a rebuild running longer than this is surely dead
 
 
 @dataclass
@@ -87,9 +88,10 @@ def ingest(
         _drop_abandoned_builds(store, collection)
     if created:
         target = f"{collection}.building-{uuid.uuid4().hex[:8]}" if rebuild else collection
-        store.create(
-            target, embedder.name, {"chunk_tokens": options.max_tokens, "chunk_overlap": options.overlap_tokens}
-        )
+        extra: dict[str, int | float] = {"chunk_tokens": options.max_tokens, "chunk_overlap": options.overlap_tokens}
+        if target != collection:
+            extra["build_started"] = time.time()
+        store.create(target, embedder.name, extra)
     else:
         built_with = store.metadata(collection).get("embedder")
         if built_with != embedder.name:
@@ -136,9 +138,15 @@ def ingest(
 
 
 def _drop_abandoned_builds(store: VectorStore, collection: str) -> None:
-    """A ``--rebuild`` killed before its swap leaves ``NAME.building-*`` behind: drop it."""
+    """A ``--rebuild`` killed before its swap leaves ``NAME.building-*`` behind: drop it. One started
+    less than ``ABANDONED_BUILD_S`` ago may be another person's rebuild still running: keep it."""
     for name in store.names():
-        if name.startswith(f"{collection}.building-"):
+        if not name.startswith(f"{collection}.building-"):
+            continue
+        started = store.metadata(name).get("build_started")
+        if isinstance(started, int | float) and time.time() - started < ABANDONED_BUILD_S:
+            log.info("keeping %s: a rebuild started %.0f s ago may still be running", name, time.time() - started)
+        else:
             log.warning("dropping %s, left by an interrupted --rebuild", name)
             store.delete(name)
 

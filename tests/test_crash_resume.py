@@ -225,8 +225,11 @@ def test_rebuild_drops_what_a_killed_rebuild_left_behind(tmp_path: Path) -> None
     ws.store.create(leftover, ws.embedder().name)
     assert [c.name for c in ws.collections()] == ["notes"]  # never offered to pick
 
+    running = "notes.building-5ca1ab1e"  # another person's rebuild, started a minute ago
+    ws.store.create(running, ws.embedder().name, {"build_started": time.time() - 60})
+
     ws.ingest([docs], "notes", rebuild=True)
-    assert ws.store.names() == ["notes"]
+    assert ws.store.names() == ["notes", running]
 
 
 def test_a_run_killed_before_its_bookkeeping_is_finished_by_the_rerun(tmp_path: Path) -> None:
