@@ -28,7 +28,7 @@ from reranklens.answer import (
 )
 from reranklens.errors import RerankLensError
 from reranklens.explore import ExploreView
-from reranklens.llm import PRICES_AS_OF, ChatModel, Usage, parse_prices, price_for
+from reranklens.llm import PRICES_AS_OF, ChatModel, ChatStream, Usage, parse_prices, price_for
 from reranklens.workspace import Workspace
 
 NO_KEY_HELP = (
@@ -98,11 +98,13 @@ def _generate(
 ) -> dict[Side, Answer]:
     """Stream both answers into their slots; on an error, say it and keep what was there."""
     answers = dict(previous)
+    partial: tuple[Side, ChatStream] | None = None
     try:
         chat = ChatModel(workspace.settings, model)
         for context in contexts:
             slot = slots[context.side]
             stream = start_answer(chat, query, context)
+            partial = (context.side, stream)
             last = 0.0
             for _ in stream:
                 if time.monotonic() - last >= REDRAW_EVERY_S:
@@ -112,6 +114,12 @@ def _generate(
             answers[context.side] = finish_answer(stream, context)
     except RerankLensError as exc:
         st.error(plain_markdown(f"{exc} Nothing else on this page changed."), icon="⚠️")
+        if partial is not None and partial[0] not in answers:
+            side, stream = partial
+            with slots[side].container():  # no earlier answer to fall back on: show what arrived
+                if stream.text:
+                    st.html(streaming_html(stream.text, cursor=False))
+                st.caption("This answer broke off." if stream.text else "No answer.")
     return answers
 
 

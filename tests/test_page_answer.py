@@ -207,3 +207,22 @@ def test_errors_are_one_line_and_keep_the_page_and_earlier_answers(
     assert "sk-" not in error
     assert answers(at) == before  # the earlier answers are still shown
     assert ranking_columns(at) == 2 and at.text_input(key="answer.model").value == "gpt-4o-mini"
+
+
+def test_an_answer_that_breaks_off_shows_what_arrived(keyed_env: OpenAIStubServer) -> None:
+    keyed_env.cut_stream = True  # the server dies after the first word of the first answer
+    at = explore_page()
+    at.button(key=GENERATE).click()
+    run_ok(at)
+    (error,) = errors(at)
+    assert error.startswith("Cannot reach the OpenAI API") and "The answer broke off after 10 characters." in error
+    partial = [h.value for h in at.html if h.value.startswith('<div class="rl-answer-text"')]
+    assert partial == ['<div class="rl-answer-text" style="white-space:pre-wrap">According </div>']
+    assert any(c.value == "This answer broke off." for c in at.caption)
+    assert not answers(at) and ranking_columns(at) == 2
+
+    keyed_env.cut_stream = False
+    keyed_env.fail_with = 500
+    at.button(key=GENERATE).click()
+    run_ok(at)
+    assert any(c.value == "No answer." for c in at.caption)
