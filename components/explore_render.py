@@ -12,9 +12,10 @@ import streamlit as st
 from components import keys
 from reranklens import charts
 from reranklens.embed import canonical_embedder_name
-from reranklens.explore import ExploreView
+from reranklens.explore import ExploreView, display_name, first_stage_rows, latency_stages, search_title
 from reranklens.render import column_html, markdown_escape
 from reranklens.report import html_report, markdown_report, view_records
+from reranklens.types import SearchResult
 from reranklens.workspace import Workspace
 
 SCORE_MEANINGS = {
@@ -52,6 +53,17 @@ def render_embedder_alarm(workspace: Workspace, collection: str) -> None:
             f"--rebuild --embedder {configured} to switch.",
             icon="🚨",
         )
+
+
+def render_first_stage(search: SearchResult, k: int, reranker: str) -> None:
+    """The candidates as soon as search returns; the right column says what is still running."""
+    left, right = st.columns(2, gap="medium")
+    with left:
+        st.subheader(search_title(search))
+        st.html(column_html(first_stage_rows(search), "left", k, search.query))
+    with right:
+        st.subheader("Reranked")
+        st.info(f"Reranking {len(search.hits)} candidates with {display_name(reranker)}…", icon="⏳")
 
 
 def render_columns(view: ExploreView) -> None:
@@ -126,8 +138,11 @@ def render_truncation(view: ExploreView, workspace: Workspace) -> None:
 
 
 def render_latency(view: ExploreView) -> None:
-    stages = {stage: ms for stage, ms in view.timings_ms.items() if stage != "rerank_model"}
+    """Every stage, with the reranker split into tokenize / model / post-processing."""
+    stages = latency_stages(view.timings_ms)
     st.plotly_chart(charts.latency_bar(stages), key="latency_bar")
+    if view.rerank is not None and view.rerank.timings_ms.get("rerank_model", 0.0) == 0.0:
+        st.caption("Every reranker score came from the cache: this query was scored before with this model.")
 
 
 def render_exports(view: ExploreView) -> None:
@@ -139,4 +154,4 @@ def render_exports(view: ExploreView) -> None:
 
 
 def _total_ms(view: ExploreView) -> float:
-    return sum(ms for stage, ms in view.timings_ms.items() if stage != "rerank_model")
+    return sum(latency_stages(view.timings_ms).values())

@@ -9,6 +9,7 @@ from components.explore_render import (
     render_columns,
     render_embedder_alarm,
     render_exports,
+    render_first_stage,
     render_latency,
     render_score_panel,
     render_summary,
@@ -29,12 +30,20 @@ if not params.query:
     st.stop()
 
 try:
-    with st.spinner(f"Searching and reranking {params.candidates} candidates…"):
-        view, no_reranker = workspace.explore(
-            params.query, params.collection, params.mode, params.candidates, params.k, params.reranker
-        )
+    with st.spinner("Searching…"):
+        search = workspace.search(params.query, params.collection, params.mode, params.candidates)
 except RerankLensError as exc:
     show_error(exc)
+
+# Candidates first; the reranked column fills in when the cross-encoder is done (cached: at once).
+pending = st.empty()
+with pending.container():
+    render_first_stage(search, params.k, params.reranker)
+try:
+    view, no_reranker = workspace.second_stage(search, params.candidates, params.k, params.reranker)
+except RerankLensError as exc:
+    show_error(exc)
+pending.empty()
 
 if no_reranker:
     st.warning(

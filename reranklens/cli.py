@@ -184,7 +184,8 @@ def cmd_demo(workspace: Workspace, args: argparse.Namespace) -> int:
 def result_dict(result: SearchResult, view: ExploreView | None = None) -> dict[str, Any]:
     """The ``--json`` shape of a search, candidates in first-stage order. With a reranked ``view``,
     each candidate gains ``rerank_rank``, ``rerank_score`` (raw), ``rerank_probability`` (0-1),
-    ``shift``, ``status`` and ``tokens_seen``, and ``timings_ms`` gains ``rerank``."""
+    ``shift``, ``status`` and ``tokens_seen``, and ``timings_ms`` gains ``rerank`` (the total) and its
+    parts ``rerank_tokenize``, ``rerank_model`` and ``rerank_post``."""
     rows = {row.chunk.chunk_id: row for row in view.rows} if view else {}
     candidates = []
     for hit in result.hits:

@@ -75,6 +75,8 @@ class Settings:
     # torch, onnx or onnx-int8. rerank_max_tokens caps the pair length (None: the model's window).
     rerank_backend: str = "auto"
     rerank_max_tokens: int | None = None
+    # ONNX exports of cross-encoders, keyed by a fingerprint of the weights (default: data_dir/exports).
+    export_dir: Path | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -99,6 +101,7 @@ class Settings:
             rerank_api_model=env.get("RERANKLENS_RERANK_MODEL") or "rerank-v3.5",
             rerank_backend=(env.get("RERANKLENS_RERANK_BACKEND") or "auto").strip().lower(),
             rerank_max_tokens=_env_int("RERANKLENS_RERANK_MAX_TOKENS", None),
+            export_dir=Path(env["RERANKLENS_EXPORT_DIR"]).expanduser() if env.get("RERANKLENS_EXPORT_DIR") else None,
         )
         given = {key: value for key, value in overrides.items() if value is not None}
         return replace(settings, **given) if given else settings
@@ -110,6 +113,10 @@ class Settings:
     @property
     def runs_db_path(self) -> Path:
         return self.data_dir / "runs.sqlite"
+
+    @property
+    def exports_path(self) -> Path:
+        return self.export_dir or self.data_dir / "exports"
 
     @property
     def chroma_path(self) -> Path:

@@ -14,6 +14,7 @@ from typing import Literal
 
 from reranklens.compare import Comparison, Status, compare_rankings
 from reranklens.errors import InvalidInputError
+from reranklens.rerank import RERANK_STAGES
 from reranklens.types import Chunk, Hit, RerankResult, SearchResult, is_truncated
 
 RightKind = Literal["rerank", "hybrid"]
@@ -72,6 +73,38 @@ def check_top_k(k: int) -> int:
     return k
 
 
+def latency_stages(timings_ms: dict[str, float]) -> dict[str, float]:
+    """Stages that add up to the total, for display: the reranker's total is replaced by its parts
+    (tokenize, model, post-processing) plus ``rerank_other`` (cache lookups, sorting, bookkeeping).
+
+    >>> latency_stages({"embed": 5.0, "rerank": 10.0, "rerank_model": 7.0, "rerank_tokenize": 1.0})
+    {'embed': 5.0, 'rerank_tokenize': 1.0, 'rerank_model': 7.0, 'rerank_other': 2.0}
+    """
+    stages = {stage: ms for stage, ms in timings_ms.items() if not stage.startswith("rerank")}
+    if "rerank" in timings_ms:
+        parts = {stage: timings_ms[stage] for stage in RERANK_STAGES if timings_ms.get(stage)}
+        stages.update(parts)
+        stages["rerank_other"] = max(0.0, timings_ms["rerank"] - sum(parts.values()))
+    return stages
+
+
+def first_stage_rows(search: SearchResult) -> list[ViewRow]:
+    """The first-stage candidates alone, as rows: what Explore shows while the reranker runs."""
+    return [
+        ViewRow(
+            chunk=hit.chunk,
+            left_rank=rank,
+            left_score=hit.score,
+            right_rank=None,
+            right_score=None,
+            shift=None,
+            status="outside",
+            similarity=hit.similarity,
+        )
+        for rank, hit in enumerate(search.hits, start=1)
+    ]
+
+
 def reranked_view(search: SearchResult, rerank: RerankResult, k: int) -> ExploreView:
     """Candidates of ``search`` next to their order under ``rerank``."""
     check_top_k(k)
@@ -105,7 +138,7 @@ def reranked_view(search: SearchResult, rerank: RerankResult, k: int) -> Explore
         query=search.query,
         collection=search.collection,
         k=k,
-        left_title=_title(search),
+        left_title=search_title(search),
         right_title=f"Reranked ({display_name(rerank.reranker)})",
         right_kind="rerank",
         left=search,
@@ -145,8 +178,8 @@ def alternative_view(search: SearchResult, other: SearchResult, k: int) -> Explo
         query=search.query,
         collection=search.collection,
         k=k,
-        left_title=_title(search),
-        right_title=_title(other),
+        left_title=search_title(search),
+        right_title=search_title(other),
         right_kind="hybrid",
         left=search,
         right_mode=other.mode,
@@ -182,7 +215,7 @@ def display_name(model: str) -> str:
     return path.name if model.startswith(("/", ".", "~")) or path.is_dir() else model
 
 
-def _title(search: SearchResult) -> str:
+def search_title(search: SearchResult) -> str:
     return {"vector": "Vector search", "bm25": "BM25", "hybrid": "Hybrid (vector + BM25)"}[search.mode]
 
 

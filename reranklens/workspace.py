@@ -13,6 +13,8 @@ from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from reranklens.beir import read_beir_judgements
 from reranklens.chunking import ChunkingOptions
 from reranklens.config import DEMO_DIR, Settings
@@ -47,6 +49,7 @@ from reranklens.types import (
 log = logging.getLogger(__name__)
 
 DEMO_COLLECTION = "demo"
+QUERY_VECTOR_CACHE = 1_000
 DEMO_GOLDEN_SET = "demo"
 
 
@@ -60,6 +63,8 @@ class Workspace:
         self._bm25: dict[tuple[str, str], BM25Index] = {}
         self._rerankers: dict[str, Reranker] = {}
         self.score_cache: ScoreCache[PassageScore] = ScoreCache()
+        # A repeated query (a Streamlit rerun, an evaluation run again) skips the embedder too.
+        self.query_vectors: ScoreCache[np.ndarray] = ScoreCache(QUERY_VECTOR_CACHE)
 
     @cached_property
     def store(self) -> VectorStore:
@@ -109,12 +114,19 @@ class Workspace:
         first stage already is hybrid), so the comparison stays useful offline.
         """
         check_top_k(k)
-        search = self.search(query, collection, mode, candidates)
+        return self.second_stage(self.search(query, collection, mode, candidates), candidates, k, reranker)
+
+    def second_stage(
+        self, search: SearchResult, candidates: int, k: int = 3, reranker: str | None = None
+    ) -> tuple[ExploreView, str | None]:
+        """The Explore view for first-stage results already in hand, so a page can show them while
+        the cross-encoder runs. Falls back to a second first-stage mode as ``explore`` describes."""
+        check_top_k(k)
         try:
             return reranked_view(search, self.rerank(search, reranker), k), None
         except ModelUnavailableError as exc:
-            other_mode: SearchMode = "vector" if mode == "hybrid" else "hybrid"
-            other = self.search(query, collection, other_mode, candidates)
+            other_mode: SearchMode = "vector" if search.mode == "hybrid" else "hybrid"
+            other = self.search(search.query, search.collection, other_mode, candidates)
             return alternative_view(search, other, k), str(exc)
 
     def label_sheet(self, view: ExploreView, golden_set: str) -> LabelSheet:
@@ -205,7 +217,11 @@ class Workspace:
         if mode in ("vector", "hybrid"):
             model = self.collection_embedder(collection, embedder)
             with watch("embed"):
-                vector = model.embed_query(query)
+                key = (model.name, query)
+                vector = self.query_vectors.get(key)
+                if vector is None:
+                    vector = model.embed_query(query)
+                    self.query_vectors.put(key, vector)
             with watch("vector_search"):
                 rankings.append(vector_hits(self.store.query(collection, vector, candidates)))
         if mode in ("bm25", "hybrid"):

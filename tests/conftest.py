@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ from reranklens.workspace import Workspace
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+# One ONNX export cache for the whole run (page tests' subprocesses inherit it): exports are keyed
+# by the weights' fingerprint, so sharing is safe, and each test's fresh data dir skips re-exporting.
+os.environ.setdefault("RERANKLENS_EXPORT_DIR", tempfile.mkdtemp(prefix="reranklens-test-exports-"))
 
 SHARED_COLLECTIONS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "collections"
 EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
@@ -29,7 +33,15 @@ def shared_collection(name: str) -> Path:
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Settings for a throw-away data dir; CHROMA_HOST and OpenAI variables are cleared."""
-    for name in ("CHROMA_HOST", "CHROMA_PORT", "OPENAI_API_KEY", "OPENAI_BASE_URL", "RERANKLENS_RERANKER"):
+    for name in (
+        "CHROMA_HOST",
+        "CHROMA_PORT",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "RERANKLENS_RERANKER",
+        "RERANKLENS_RERANK_BACKEND",
+        "RERANKLENS_RERANK_MAX_TOKENS",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RERANKLENS_DATA_DIR", str(tmp_path / "store"))
     return Settings.from_env()

@@ -33,6 +33,7 @@ from reranklens.rerank import (
     to_probability,
 )
 from reranklens.score_cache import ScoreCache
+from reranklens.search import Stopwatch
 from reranklens.types import Chunk, Hit, PassageScore, ScoreKind
 
 OFFLINE_HUB_NAME = "cross-encoder/ms-marco-MiniLM-L-6-v2"
@@ -93,7 +94,7 @@ class FakeReranker:
     def cache_key(self) -> str:
         return self._key
 
-    def score(self, query: str, passages: Sequence[str]) -> list[PassageScore]:
+    def score(self, query: str, passages: Sequence[str], watch: Stopwatch | None = None) -> list[PassageScore]:
         self.calls.append(list(passages))
         return [PassageScore(self._scores.get(p, self._default), len(p.split()), len(p.split())) for p in passages]
 
