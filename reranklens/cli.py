@@ -24,6 +24,7 @@ from reranklens.cli_models import add_models_commands
 from reranklens.config import Settings
 from reranklens.errors import RerankLensError
 from reranklens.explore import ExploreView, check_top_k, reranked_view
+from reranklens.rerank import AUTO_BACKEND, BACKENDS
 from reranklens.search import MAX_CANDIDATES, MIN_CANDIDATES
 from reranklens.types import SEARCH_MODES, IngestReport, SearchResult
 from reranklens.workspace import Workspace
@@ -37,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _quiet_libraries(args.debug)
     try:
-        workspace = Workspace(Settings.from_env(data_dir=args.data_dir))
+        workspace = Workspace(Settings.from_env(data_dir=args.data_dir, rerank_backend=args.rerank_backend))
         return int(args.handler(workspace, args) or EXIT_OK)
     except RerankLensError as exc:
         print("error: " + " ".join(str(exc).splitlines()), file=sys.stderr)  # one line, whatever it quotes
@@ -62,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--data-dir", type=Path, help="where stores live (default: $RERANKLENS_DATA_DIR or data/store)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and library logs")
+    parser.add_argument(
+        "--rerank-backend",
+        choices=(AUTO_BACKEND, *BACKENDS),
+        help="cross-encoder backend (default $RERANKLENS_RERANK_BACKEND or auto: the fastest that keeps the ranking)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     ingest = commands.add_parser("ingest", help="add files, folders or BEIR collections to a collection")

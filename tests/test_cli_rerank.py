@@ -150,3 +150,35 @@ def test_query_without_rerank_has_no_rerank_fields(data_dir: Path, capsys: pytes
     assert "warnings" not in data and "reranker" not in data
     assert all("rerank_rank" not in c for c in data["candidates"])
     assert "rerank" not in data["timings_ms"]
+
+
+def test_rerank_backend_is_one_flag_away_and_keeps_the_scores(
+    data_dir: Path, test_cross_encoder_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scores = {}
+    for backend in ("torch", "onnx"):
+        code, out, err = run(
+            capsys,
+            "--rerank-backend",
+            backend,
+            "query",
+            QUERY,
+            "-c",
+            "tiny",
+            "--rerank",
+            "--reranker",
+            str(test_cross_encoder_dir),
+            "--json",
+        )
+        assert code == 0, err
+        scores[backend] = {c["chunk_id"]: c["rerank_score"] for c in json.loads(out)["candidates"]}
+    assert scores["torch"].keys() == scores["onnx"].keys()
+    for chunk_id, score in scores["torch"].items():
+        assert scores["onnx"][chunk_id] == pytest.approx(score, abs=1e-4)
+
+
+def test_unknown_rerank_backend_is_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--rerank-backend", "tensorrt", "collections"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'tensorrt'" in capsys.readouterr().err
