@@ -9,6 +9,9 @@ jsonl/csv round trips of arbitrary sets are lossless.
 
 Chunker: for any text (any Unicode, control characters included), every chunk is exactly
 ``text[char_start:char_end]``, fits the window, and together the chunks cover every token.
+
+``markdown_escape``: any text, escaped and rendered by a CommonMark parser, gives no link, image or
+HTML element (battery row 26).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from reranklens.chunking import ChunkingOptions, chunk_documents, default_tokeni
 from reranklens.errors import InvalidInputError, RerankLensError, UnreadableFileError
 from reranklens.golden import GoldenQuery, GoldenStore, Judgement
 from reranklens.readers import read_beir_corpus
+from reranklens.render import markdown_escape
 from reranklens.types import Document
 
 PARSER_SETTINGS = settings(
@@ -240,3 +244,61 @@ def test_the_fragment_inputs_reach_every_parser_branch() -> None:
     (folder / "ok.jsonl").write_text(line + "\n")
     parsed = golden_io._READERS["jsonl"](folder / "ok.jsonl")
     assert list(parsed.queries) == ["q1"] and len(parsed.judgements) == 1
+
+
+# -- markdown_escape ------------------------------------------------------------------------------
+
+_MARKUP_TEXT = st.lists(
+    st.one_of(
+        st.text(st.characters(blacklist_categories=["Cs"]), max_size=6),
+        st.sampled_from(
+            [
+                "![",
+                "](",
+                "[",
+                "]",
+                "(",
+                ")",
+                "<",
+                ">",
+                "<img src=x onerror=alert(1)>",
+                "<script>",
+                "javascript:",
+                "http://127.0.0.1:9/x.png",
+                "www.example.com",
+                "<http://a.b>",
+                "&lt;",
+                "&#60;",
+                "\\",
+                "`",
+                "*",
+                "_",
+                ":red[",
+                ":material/home:",
+                "$",
+                "\n",
+                "\n\n",
+                "    ",
+                "[x]: http://ref.example",
+                "[x]",
+                "![x][x]",
+            ]
+        ),
+    ),
+    max_size=40,
+).map("".join)
+_SAFE_TAGS = {"p", "br", "ul", "ol", "li", "pre", "code", "hr", "h1", "h2", "h3", "h4", "h5", "h6"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_MARKUP_TEXT)
+def test_markdown_escaped_text_renders_to_no_link_image_or_html(text: str) -> None:
+    """Rendered by a CommonMark parser with raw HTML on (stricter than Streamlit, which drops raw
+    HTML), escaped text yields only block structure: no element that can run or load anything."""
+    from bs4 import BeautifulSoup
+    from markdown_it import MarkdownIt
+
+    rendered = MarkdownIt("commonmark").render(markdown_escape(text))
+    for tag in BeautifulSoup(rendered, "html.parser").find_all(True):
+        assert tag.name in _SAFE_TAGS, (tag.name, text, rendered)
+        assert set(tag.attrs) <= {"start"}, (tag.attrs, text, rendered)
