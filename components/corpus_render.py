@@ -22,6 +22,7 @@ from reranklens.chunking import ChunkingOptions
 from reranklens.config import DEFAULT_EMBEDDER
 from reranklens.embed import OPENAI_PREFIX, canonical_embedder_name
 from reranklens.errors import InvalidInputError, RerankLensError
+from reranklens.render import markdown_escape
 from reranklens.types import IngestReport
 from reranklens.workspace import Workspace
 
@@ -163,7 +164,7 @@ def render_report(report: IngestReport) -> None:
     )
     if report.golden_set:
         st.caption(
-            f"Golden set '{report.golden_set}': {report.golden_queries} queries, "
+            f"Golden set '{markdown_escape(report.golden_set)}': {report.golden_queries} queries, "
             f"{report.golden_judgements} judgements imported."
         )
     if report.skipped:

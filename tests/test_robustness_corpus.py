@@ -20,6 +20,7 @@ from components import keys
 from components.resources import get_workspace
 from reranklens.errors import InvalidInputError
 from reranklens.readers import discover_files
+from reranklens.render import markdown_escape
 
 corpus_render = pytest.importorskip("components.corpus_render", reason="the Corpus page is not in this checkout")
 
@@ -107,3 +108,26 @@ def test_unusable_uploaded_file_names_are_refused_in_one_line(sent: str) -> None
     with pytest.raises(InvalidInputError, match="rename the file") as raised:
         corpus_render._upload_name(sent)
     assert "\n" not in str(raised.value)
+
+
+def test_a_beir_folder_with_a_hostile_name_is_reported_as_text(corpus_env: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "![x](javascript:alert(1)) <img src=x onerror=alert(2)>"
+    folder.mkdir()
+    (folder / "corpus.jsonl").write_text('{"_id": "d1", "text": "Quokkas live on Rottnest Island."}\n')
+    (folder / "queries.jsonl").write_text('{"_id": "q1", "text": "where do quokkas live"}\n')
+    (folder / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t2\nq1\td9\tlots\n")
+    at = AppTest.from_file(str(PAGE), default_timeout=180).run()
+    at.text_input(key=keys.CORPUS_NEW_NAME).input("beir-hostile")
+    at.radio(key=keys.CORPUS_SOURCE).set_value(corpus_render.FOLDER)
+    at.run()
+    at.text_input(key=keys.CORPUS_FOLDER).input(str(folder))
+    at.run()
+    at.button(key="corpus.ingest").click()
+    at.run()
+
+    assert not at.exception and not at.error
+    [golden] = [c.value for c in at.caption if c.value.startswith("Golden set")]
+    assert golden.startswith(f"Golden set '{markdown_escape(folder.name)}': 1 queries, 1 judgements")
+    assert "qrels.tsv:3: skipped, grade 'lots' is not a number" in "\n".join(t.value for t in at.text)
+    for element in [*at.markdown, *at.caption, *at.warning, *at.success, *at.info]:
+        assert not _MARKDOWN_DANGER.search(element.value), element.value
