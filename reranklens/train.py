@@ -73,14 +73,14 @@ class TrainConfig:
     collection: str
     name: str
     base: str | None = None
-    loss: LossName = "bce"
+    loss: LossName = "mnrl"
     steps: int = 300
-    batch_size: int = 16
+    batch_size: int = 4
     learning_rate: float = 4e-5
     head_learning_rate: float | None = 1e-3
     max_length: int = 128
     negatives_from: SearchMode = "vector"
-    negatives_per_query: int = 8
+    negatives_per_query: int = 3
     unjudged_negatives: bool = False
     held_out: float = 1 / 3
     candidates: int = 50
