@@ -44,7 +44,10 @@ GRID: dict[str, tuple[str, TrainConfig]] = {
     "C": ("ListNet, head lr 1e-3, 2 lists/step", replace(BASE, loss="listnet", batch_size=2, steps=40)),
     "D": ("MNRL, head lr 1e-3, 3 hard negs", replace(BASE, loss="mnrl", batch_size=4, negatives_per_query=3)),
     "F": ("BCE, head lr 1e-3, 256 tokens", replace(BASE, max_length=256, steps=40)),
-    "G": ("BCE, head lr 1e-3, CISI", replace(BASE, golden_set="cisi", collection="cisi")),
+    "G": (
+        "MNRL, head lr 1e-3, 3 hard negs, CISI",
+        replace(BASE, golden_set="cisi", collection="cisi", loss="mnrl", batch_size=4, negatives_per_query=3),
+    ),
     "H": ("BCE, head lr 3e-3, lr 1e-4", replace(BASE, head_learning_rate=3e-3, learning_rate=1e-4)),
     "L": ("LambdaLoss, head lr 1e-3, 2 lists/step", replace(BASE, loss="lambda", batch_size=2, steps=40)),
 }

@@ -42,7 +42,7 @@ from reranklens.golden import Level
 from reranklens.hub import hub_reachable, local_model_path
 from reranklens.models import ModelEntry, ModelRegistry, check_model_name, now_iso
 from reranklens.rerank import CrossEncoderReranker, rerank
-from reranklens.search import check_candidates
+from reranklens.search import MAX_QUERY_CHARS, check_candidates
 from reranklens.significance import paired_test
 from reranklens.types import Hit, SearchMode
 from reranklens.workspace import Workspace
@@ -394,7 +394,9 @@ def train_reranker(
     workspace.store.collection(config.collection)  # unknown collection -> clear error before any work
 
     level, qrels_all = golden_level(workspace, config.golden_set)
-    queries = workspace.golden.queries(config.golden_set)
+    # Golden sets imported from IR collections hold a few very long queries (CISI: 2,084 characters); search
+    # refuses those, and the models read only their first few hundred tokens anyway, so cut them there.
+    queries = {qid: text.strip()[:MAX_QUERY_CHARS] for qid, text in workspace.golden.queries(config.golden_set).items()}
     usable = [qid for qid, t in qrels_all.items() if qid in queries and any(g > 0 for g in t.values())]
     train_ids, held_ids = split_queries(usable, config.held_out, config.seed)
 
