@@ -49,6 +49,10 @@ GRID: dict[str, tuple[str, TrainConfig]] = {
         replace(BASE, golden_set="cisi", collection="cisi", loss="mnrl", batch_size=4, negatives_per_query=3),
     ),
     "H": ("BCE, head lr 3e-3, lr 1e-4", replace(BASE, head_learning_rate=3e-3, learning_rate=1e-4)),
+    "S": (
+        "MNRL, head lr 1e-3, 3 hard negs, 300 steps",
+        replace(BASE, loss="mnrl", batch_size=4, negatives_per_query=3, steps=300),
+    ),
     "L": ("LambdaLoss, head lr 1e-3, 2 lists/step", replace(BASE, loss="lambda", batch_size=2, steps=40)),
 }
 
