@@ -9,6 +9,7 @@ import streamlit as st
 
 from reranklens.errors import RerankLensError
 from reranklens.models import ModelRegistry
+from reranklens.render import markdown_escape
 from reranklens.train import LOSSES, NEGATIVE_SOURCES, TrainConfig
 from reranklens.train_job import TrainingJob, loss_figure
 from reranklens.workspace import Workspace
@@ -55,12 +56,13 @@ def render_model_details(registry: ModelRegistry, names: list[str]) -> None:
     if entry.kind == "trained":
         readme = Path(entry.source) / "README.md"
         if readme.is_file():
-            st.markdown(readme.read_text(encoding="utf-8"))
+            # The card quotes user text (set and collection names): shown literally, never as Markdown.
+            st.code(readme.read_text(encoding="utf-8"), language="markdown", wrap_lines=True)
         if entry.card.get("loss_curve"):
             curve = [(int(s), float(v)) for s, v in entry.card["loss_curve"]]
             st.plotly_chart(loss_figure(curve, f"Training loss of {name}"), width="stretch")
     else:
-        st.markdown(f"Registered {entry.added}: loads `{entry.source}`.")
+        st.markdown(f"Registered {entry.added}: loads {markdown_escape(entry.source)}.")
     left, right = st.columns(2)
     force = False
     if not entry.usable_as_default:
@@ -151,7 +153,9 @@ def render_job() -> None:
     if job is None:
         return
     snap = job.snapshot()
-    st.markdown(f"**Training `{job.config.name}`**: {snap.state}, {snap.phase} {snap.message}")
+    st.markdown(
+        f"**Training {markdown_escape(job.config.name)}**: {snap.state}, {snap.phase} {markdown_escape(snap.message)}"
+    )
     if snap.state == "running":
         st.progress(snap.fraction, text=f"{snap.phase}: {snap.done}/{snap.total}")
         if st.button("Cancel training"):
