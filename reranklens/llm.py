@@ -12,6 +12,7 @@ in neither gets no estimate ("cost unknown"), never a guess.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -191,8 +192,8 @@ class ChatStream:
                         yield piece
 
     def consume(self) -> ChatReply:
-        for _ in self:
-            pass
+        """Read the whole stream (the pieces collect in ``self.pieces``) and return the reply."""
+        deque(self, maxlen=0)
         return ChatReply(self.text, self.model, self.usage)
 
 

@@ -54,7 +54,7 @@ class _EchoKeyHandler(BaseHTTPRequestHandler):
     real APIs do with a key they reject."""
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        pass
+        """Silence the default per-request line on stderr."""
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
