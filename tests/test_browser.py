@@ -6,15 +6,8 @@ with the untrained test cross-encoder as its reranker. Screenshots go to ``test-
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +15,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import pytest
-from page_env import FOREIGN_ENV
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from app_server import REPO, chromium, running_app, skip_without_chromium
+from playwright.sync_api import Browser, Dialog, Page, expect
 
 from reranklens.golden import GoldenStore
 from reranklens.workspace import DEMO_COLLECTION, Workspace
@@ -34,11 +27,8 @@ if TYPE_CHECKING:
 pytest_plugins = ["fixtures_page"]
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
 EXAMPLE_QUERY = "How do I reset my password in v2.4?"
-STARTUP_S = 90
 # The first run loads the embedder and the cross-encoder and reranks 50 candidates on a small CPU.
 PAGE_TIMEOUT_MS = 180_000
 IDLE_APP = "[data-testid='stApp'][data-test-script-state='notRunning']"
@@ -51,76 +41,23 @@ class Server:
     data_dir: Path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def log_tail(log: Path, lines: int = 60) -> str:
-    return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-
-
-def wait_until_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    """Poll ``/_stcore/health`` until it answers "ok"; fail with the log tail if the server dies or stalls."""
-    deadline = time.monotonic() + STARTUP_S
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().decode() == "ok":
-                    return
-        except (urllib.error.URLError, ConnectionError):
-            pass  # not listening yet
-        try:
-            code = process.wait(timeout=0.25)
-        except subprocess.TimeoutExpired:
-            continue
-        pytest.fail(f"streamlit exited with code {code} before it was healthy:\n{log_tail(log)}")
-    pytest.fail(f"streamlit was not healthy after {STARTUP_S} s:\n{log_tail(log)}")
-
-
 @pytest.fixture(scope="module")
 def server(
     page_data_dir: Path, test_cross_encoder_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"the browser test drives Debian's Chromium at {CHROMIUM}, which is not installed")
+    skip_without_chromium()
     root = tmp_path_factory.mktemp("browser")
     # A copy: the server process gets a store of its own, apart from this process's Chroma clients.
     data_dir = shutil.copytree(page_data_dir, root / "store")
     log = root / "streamlit.log"
-    port = free_port()
-    env = {name: value for name, value in os.environ.items() if name not in FOREIGN_ENV}
-    env |= {
-        "RERANKLENS_DATA_DIR": str(data_dir),
-        "RERANKLENS_RERANKER": str(test_cross_encoder_dir),
-        "HF_HUB_OFFLINE": "1",
-    }
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-    command += ["--server.port", str(port), "--server.address", "127.0.0.1"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_healthy(process, url, log)
+    with running_app(Path(data_dir), log, RERANKLENS_RERANKER=str(test_cross_encoder_dir)) as url:
         yield Server(url, log, Path(data_dir))
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -7,18 +7,15 @@ One ``streamlit run`` server serves both tests from the hostile data dir of ``te
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from page_env import FOREIGN_ENV
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
-from test_browser import CHROMIUM, IDLE_APP, PAGE_TIMEOUT_MS, REPO, free_port, screenshot, wait_until_healthy
+from app_server import chromium, running_app, skip_without_chromium
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from test_browser import IDLE_APP, PAGE_TIMEOUT_MS, screenshot
 from test_untrusted_text import HOSTILE_QUERY, HOSTILE_SET, HOSTILE_TARGET, REMOTE, build_hostile_data
 
 from reranklens.golden import GoldenStore
@@ -33,39 +30,18 @@ LABEL_DEADLINE_S = 120
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"the browser test drives Debian's Chromium at {CHROMIUM}, which is not installed")
+    skip_without_chromium()
     root = tmp_path_factory.mktemp("browser-robust")
     data_dir = build_hostile_data(root)
     log = root / "streamlit.log"
-    port = free_port()
-    env = {name: value for name, value in os.environ.items() if name not in FOREIGN_ENV}
-    env |= {"RERANKLENS_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-    command += ["--server.port", str(port), "--server.address", "127.0.0.1"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_healthy(process, url, log)
+    with running_app(data_dir, log) as url:
         yield url, data_dir, log
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
