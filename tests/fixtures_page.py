@@ -64,6 +64,26 @@ def page_engine(page_data_dir: Path, test_cross_encoder_dir: Path) -> Workspace:
 
 
 @pytest.fixture
+def offline_page_env(
+    page_data_dir: Path, test_cross_encoder_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Generator[None, None, None]:
+    """Pages run on the session's data dir with the test cross-encoder, offline, with no OpenAI or
+    other foreign variables, and a workspace built afresh for the test."""
+    from page_env import FOREIGN_ENV
+
+    from components.resources import get_workspace
+
+    for name in (*FOREIGN_ENV, "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_CHAT_MODEL", "RERANKLENS_OPENAI_PRICES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RERANKLENS_DATA_DIR", str(page_data_dir))
+    monkeypatch.setenv("RERANKLENS_RERANKER", str(test_cross_encoder_dir))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    get_workspace.clear()
+    yield
+    get_workspace.clear()
+
+
+@pytest.fixture
 def show_log_on_failure(request: pytest.FixtureRequest) -> Callable[[Path], None]:
     """Call it with a log file (a server's output): if the test fails, the log's last lines are
     added to the failure report."""

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from openai_server import CHAT_API_KEY, SLOW_S, OpenAIStubServer, chat_answer, free_port
-from page_env import FOREIGN_ENV
 from streamlit.testing.v1 import AppTest
 
 from components.answer_render import NO_KEY_HELP
@@ -31,16 +29,8 @@ _CITED = re.compile(r'<li class="rl-cited" data-chunk="([^"]*)">(.*?)</li>')
 
 
 @pytest.fixture
-def explore_env(page_data_dir: Path, test_cross_encoder_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The session's data dir, the test cross-encoder, and no OpenAI variables."""
-    for name in (*FOREIGN_ENV, "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_CHAT_MODEL", "RERANKLENS_OPENAI_PRICES"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("RERANKLENS_DATA_DIR", str(page_data_dir))
-    monkeypatch.setenv("RERANKLENS_RERANKER", str(test_cross_encoder_dir))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    get_workspace.clear()
-    yield
-    get_workspace.clear()
+def explore_env(offline_page_env: None) -> None:
+    """The shared offline page environment (``fixtures_page.offline_page_env``), no OpenAI key."""
 
 
 @pytest.fixture

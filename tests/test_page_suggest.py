@@ -8,12 +8,10 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from openai_server import CHAT_API_KEY, OpenAIStubServer, judge_answer
-from page_env import FOREIGN_ENV
 from streamlit.testing.v1 import AppTest
 
 from components import keys
@@ -31,15 +29,8 @@ _SUGGESTION = re.compile(r"suggests <b>(\d) · ")
 
 
 @pytest.fixture
-def label_env(page_data_dir: Path, test_cross_encoder_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in (*FOREIGN_ENV, "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_CHAT_MODEL", "RERANKLENS_OPENAI_PRICES"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("RERANKLENS_DATA_DIR", str(page_data_dir))
-    monkeypatch.setenv("RERANKLENS_RERANKER", str(test_cross_encoder_dir))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    get_workspace.clear()
-    yield
-    get_workspace.clear()
+def label_env(offline_page_env: None) -> None:
+    """The shared offline page environment (``fixtures_page.offline_page_env``), no OpenAI key."""
 
 
 @pytest.fixture
