@@ -38,11 +38,11 @@ from pathlib import Path
 
 import numpy as np
 
-from reranklens.beir import read_qrels, read_queries
-from reranklens.chunking import ChunkingOptions, chunk_documents
-from reranklens.readers import read_beir_corpus
-from reranklens.rerank import CrossEncoderReranker
-from reranklens.search import BM25Index
+from reranklens.golden.beir import read_qrels, read_queries
+from reranklens.ingest.chunking import ChunkingOptions, chunk_documents
+from reranklens.ingest.readers import read_beir_corpus
+from reranklens.rerank.rerankers import CrossEncoderReranker
+from reranklens.retrieve.search import BM25Index
 from reranklens.types import Chunk
 
 Scorer = Callable[[str, Sequence[str]], np.ndarray]
@@ -166,8 +166,8 @@ def embedding_throughput(candidates: Candidates, rounds: int = 3) -> list[dict[s
     """Chunks/s of plain ``SentenceTransformer.encode`` vs RerankLens's embedder on the same chunks."""
     from sentence_transformers import SentenceTransformer
 
-    from reranklens.embed import SentenceTransformerEmbedder
-    from reranklens.hub import local_model_path
+    from reranklens.ingest.embed import SentenceTransformerEmbedder
+    from reranklens.models.hub import local_model_path
 
     texts = list({c.passage: None for hits in candidates.chunks.values() for c in hits})[:512]
     name = "sentence-transformers/all-MiniLM-L6-v2"

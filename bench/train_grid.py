@@ -16,7 +16,7 @@ import time
 from dataclasses import replace
 
 from reranklens.config import Settings
-from reranklens.train import TrainConfig, train_reranker
+from reranklens.train.trainer import TrainConfig, train_reranker
 from reranklens.workspace import Workspace
 
 # Shared by every config: the packaged bi-encoder with a fresh head (no cross-encoder offline), unjudged

@@ -3,7 +3,7 @@
 Answers cost money, so they are generated on a click, not on every rerun; they are kept in the
 session per (model, both contexts), so changing a widget elsewhere does not lose them, and a
 failed request keeps whatever was generated before. Answers are untrusted text: they reach the page
-only through ``reranklens.answer.answer_html`` / ``streaming_html`` (escaped).
+only through ``reranklens.views.answer.answer_html`` / ``streaming_html`` (escaped).
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from components import keys
-from reranklens.answer import (
+from reranklens.errors import RerankLensError
+from reranklens.llm.client import PRICES_AS_OF, ChatModel, ChatStream, Usage, parse_prices, price_for
+from reranklens.views.answer import (
     Answer,
     AnswerContext,
     Side,
@@ -26,9 +28,7 @@ from reranklens.answer import (
     streaming_html,
     total_usage,
 )
-from reranklens.errors import RerankLensError
-from reranklens.explore import ExploreView
-from reranklens.llm import PRICES_AS_OF, ChatModel, ChatStream, Usage, parse_prices, price_for
+from reranklens.views.explore import ExploreView
 from reranklens.workspace import Workspace
 
 NO_KEY_HELP = (

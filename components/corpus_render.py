@@ -18,12 +18,12 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from components import keys
 from components.resources import show_error
-from reranklens.chunking import ChunkingOptions
 from reranklens.config import DEFAULT_EMBEDDER
-from reranklens.embed import OPENAI_PREFIX, canonical_embedder_name
 from reranklens.errors import InvalidInputError, RerankLensError
-from reranklens.render import markdown_escape
+from reranklens.ingest.chunking import ChunkingOptions
+from reranklens.ingest.embed import OPENAI_PREFIX, canonical_embedder_name
 from reranklens.types import IngestReport
+from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
 
 NEW_COLLECTION = "➕ New collection"

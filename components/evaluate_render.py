@@ -7,11 +7,11 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from reranklens import eval_charts
-from reranklens.evaluate import FIRST_STAGE_RECALL, MEASURES, UNJUDGED, EvalConfig, EvalResult, evaluate
-from reranklens.render import markdown_escape
-from reranklens.runs import RunStore
-from reranklens.significance import compare_pipelines
+from reranklens.evaluate import charts as eval_charts
+from reranklens.evaluate.pipelines import FIRST_STAGE_RECALL, MEASURES, UNJUDGED, EvalConfig, EvalResult, evaluate
+from reranklens.evaluate.runs import RunStore
+from reranklens.evaluate.significance import compare_pipelines
+from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
 
 TABLE_METRICS = [*MEASURES, UNJUDGED, FIRST_STAGE_RECALL]

@@ -9,8 +9,8 @@ from typing import Any
 import streamlit as st
 
 from components import keys
-from reranklens.explore import MAX_TOP_K, MIN_TOP_K
-from reranklens.search import MAX_CANDIDATES
+from reranklens.retrieve.search import MAX_CANDIDATES
+from reranklens.views.explore import MAX_TOP_K, MIN_TOP_K
 from reranklens.workspace import DEMO_COLLECTION
 
 EXAMPLE_QUERY = "How do I reset my password in v2.4?"

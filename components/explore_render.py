@@ -1,7 +1,7 @@
 """Rendering of an Explore view: the two ranking columns, charts, score panel, inspectors, exports.
 
-Document text only reaches the page through ``reranklens.render`` (escaped) or plotly figures
-built by ``reranklens.charts`` (escaped labels).
+Document text only reaches the page through ``reranklens.views.render`` (escaped) or plotly figures
+built by ``reranklens.views.charts`` (escaped labels).
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import pandas as pd
 import streamlit as st
 
 from components import keys
-from reranklens import charts
-from reranklens.embed import canonical_embedder_name
-from reranklens.explore import ExploreView, display_name, first_stage_rows, latency_stages, search_title
-from reranklens.render import column_html, markdown_escape
-from reranklens.report import html_report, markdown_report, view_records
+from reranklens.ingest.embed import canonical_embedder_name
 from reranklens.types import SearchResult
+from reranklens.views import charts
+from reranklens.views.explore import ExploreView, display_name, first_stage_rows, latency_stages, search_title
+from reranklens.views.render import column_html, markdown_escape
+from reranklens.views.report import html_report, markdown_report, view_records
 from reranklens.workspace import Workspace
 
 SCORE_MEANINGS = {

@@ -10,10 +10,10 @@ import streamlit as st
 from components import keys
 from components.suggest_render import render_suggestion
 from reranklens.errors import RerankLensError
-from reranklens.golden import GRADE_LABELS, GoldenStore
-from reranklens.labeling import LabelCandidate, LabelSheet
-from reranklens.render import label_card_html, markdown_escape, query_terms
-from reranklens.suggest import Suggestion
+from reranklens.golden.store import GRADE_LABELS, GoldenStore
+from reranklens.golden.suggest import Suggestion
+from reranklens.views.label_sheet import LabelCandidate, LabelSheet
+from reranklens.views.render import label_card_html, markdown_escape, query_terms
 
 GRADE_BUTTONS = {0: "0 · not relevant", 1: "1 · related", 2: "2 · relevant", 3: "3 · answers it"}
 

@@ -8,10 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from reranklens.errors import RerankLensError
-from reranklens.models import ModelRegistry
-from reranklens.render import markdown_escape
-from reranklens.train import LOSSES, NEGATIVE_SOURCES, TrainConfig
-from reranklens.train_job import TrainingJob, loss_figure
+from reranklens.models.registry import ModelRegistry
+from reranklens.train.job import TrainingJob, loss_figure
+from reranklens.train.trainer import LOSSES, NEGATIVE_SOURCES, TrainConfig
+from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
 
 # Session-state keys of this page.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from reranklens.config import Settings
-from reranklens.models import ModelRegistry
-from reranklens.rerank import HTTP_PREFIX
+from reranklens.models.registry import ModelRegistry
+from reranklens.rerank.rerankers import HTTP_PREFIX
 
 
 def reranker_options(settings: Settings) -> list[str]:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from reranklens.config import Settings
 from reranklens.errors import RerankLensError
-from reranklens.render import markdown_escape
+from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
 
 

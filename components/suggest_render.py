@@ -16,11 +16,11 @@ from streamlit.delta_generator import DeltaGenerator
 
 from components import keys
 from reranklens.errors import RerankLensError
-from reranklens.golden import GRADE_LABELS, GoldenStore
-from reranklens.labeling import LabelCandidate
-from reranklens.llm import ChatModel
-from reranklens.render import markdown_escape
-from reranklens.suggest import Suggestion, agreement, suggest_grades
+from reranklens.golden.store import GRADE_LABELS, GoldenStore
+from reranklens.golden.suggest import Suggestion, agreement, suggest_grades
+from reranklens.llm.client import ChatModel
+from reranklens.views.label_sheet import LabelCandidate
+from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
 
 NO_KEY_HELP = (

@@ -16,8 +16,8 @@ from components.rerankers import reranker_options
 from components.resources import show_error, workspace_with_demo
 from components.suggest_render import render_suggestion_agreement
 from reranklens.errors import RerankLensError
-from reranklens.evaluate import PIPELINES, EvalConfig
-from reranklens.runs import RunStore
+from reranklens.evaluate.pipelines import PIPELINES, EvalConfig
+from reranklens.evaluate.runs import RunStore
 
 st.title("📏 Evaluate")
 workspace = workspace_with_demo()

@@ -18,7 +18,7 @@ from components.explore_render import (
 from components.rerankers import reranker_options
 from components.resources import collection_names, show_error, workspace_with_demo
 from reranklens.errors import RerankLensError
-from reranklens.render import markdown_escape
+from reranklens.views.render import markdown_escape
 
 st.title("🔎 Explore")
 workspace = workspace_with_demo()

@@ -9,7 +9,7 @@ from components.rerankers import reranker_options
 from components.resources import collection_names, show_error, workspace_with_demo
 from components.suggest_render import render_label_suggestions
 from reranklens.errors import RerankLensError
-from reranklens.render import markdown_escape
+from reranklens.views.render import markdown_escape
 
 st.title("🏷️ Label")
 workspace = workspace_with_demo()

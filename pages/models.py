@@ -12,7 +12,7 @@ from components.models_render import (
 )
 from components.resources import get_workspace, show_error
 from reranklens.errors import RerankLensError
-from reranklens.models import ModelRegistry
+from reranklens.models.registry import ModelRegistry
 
 st.title("🧪 Models")
 workspace = get_workspace()

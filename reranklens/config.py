@@ -66,7 +66,7 @@ class Settings:
     openai_base_url: str | None = None
     openai_chat_model: str = DEFAULT_CHAT_MODEL
     openai_timeout_s: float = DEFAULT_OPENAI_TIMEOUT_S
-    # "MODEL=INPUT/OUTPUT,..." in USD per million tokens; overrides the table in reranklens.llm.
+    # "MODEL=INPUT/OUTPUT,..." in USD per million tokens; overrides the table in reranklens.llm.client.
     openai_prices: str | None = None
     rerank_api_url: str | None = None
     rerank_api_key: str | None = field(default=None, repr=False)

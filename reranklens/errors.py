@@ -6,6 +6,11 @@ Anything else escaping is a bug in RerankLens, not in the user's input.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
 
 class RerankLensError(Exception):
     """Base class: a problem the user can fix; its message is shown verbatim."""
@@ -71,3 +76,8 @@ class ModelUnavailableError(RerankLensError):
 
 class StoreUnavailableError(RerankLensError):
     """The Chroma store (usually a `chroma run` server) cannot be reached."""
+
+
+def display_path(path: Path | str) -> str:
+    """``path`` for a one-line message: control characters are shown as escapes, never emitted."""
+    return _CONTROL.sub(lambda match: ascii(match.group(0))[1:-1], str(path))

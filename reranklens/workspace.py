@@ -15,19 +15,17 @@ from pathlib import Path
 
 import numpy as np
 
-from reranklens.beir import read_beir_judgements
-from reranklens.chunking import ChunkingOptions
 from reranklens.config import DEMO_DIR, Settings
-from reranklens.embed import Embedder, canonical_embedder_name, make_embedder
 from reranklens.errors import EmbedderMismatchError, InvalidInputError, ModelUnavailableError
-from reranklens.explore import ExploreView, alternative_view, check_top_k, reranked_view
-from reranklens.golden import GoldenStore
-from reranklens.ingest import ProgressCallback, ingest
-from reranklens.labeling import LabelSheet, label_sheet
-from reranklens.models import ModelRegistry
-from reranklens.rerank import Reranker, make_reranker, rerank
-from reranklens.score_cache import ScoreCache
-from reranklens.search import (
+from reranklens.golden.beir import read_beir_judgements
+from reranklens.golden.store import GoldenStore
+from reranklens.ingest.chunking import ChunkingOptions
+from reranklens.ingest.embed import Embedder, canonical_embedder_name, make_embedder
+from reranklens.ingest.pipeline import ProgressCallback, ingest
+from reranklens.models.registry import ModelRegistry
+from reranklens.rerank.rerankers import Reranker, make_reranker, rerank
+from reranklens.rerank.score_cache import ScoreCache
+from reranklens.retrieve.search import (
     BM25Index,
     Stopwatch,
     check_candidates,
@@ -35,7 +33,7 @@ from reranklens.search import (
     reciprocal_rank_fusion,
     vector_hits,
 )
-from reranklens.store import VectorStore
+from reranklens.retrieve.store import VectorStore
 from reranklens.types import (
     SEARCH_MODES,
     CollectionInfo,
@@ -45,6 +43,8 @@ from reranklens.types import (
     SearchMode,
     SearchResult,
 )
+from reranklens.views.explore import ExploreView, alternative_view, check_top_k, reranked_view
+from reranklens.views.label_sheet import LabelSheet, label_sheet
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reranklens.config import Settings
-from reranklens.untrained import save_untrained_cross_encoder
+from reranklens.rerank.untrained import save_untrained_cross_encoder
 from reranklens.workspace import Workspace
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from reranklens.golden import GoldenStore
+from reranklens.golden.store import GoldenStore
 
 QUERY = "concurrent writers"
 GO_TIMEOUT_S = 60

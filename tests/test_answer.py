@@ -13,7 +13,11 @@ import pytest
 from openai_server import CHAT_API_KEY as API_KEY
 from openai_server import SLOW_S, OpenAIStubServer, chat_answer, free_port
 
-from reranklens.answer import (
+from reranklens.config import Settings
+from reranklens.errors import InvalidInputError, MissingOpenAIKeyError, OpenAIRequestError
+from reranklens.llm.client import ChatModel, Usage, parse_prices, price_for, usage_for
+from reranklens.types import Chunk
+from reranklens.views.answer import (
     SYSTEM_PROMPT,
     Answer,
     AnswerContext,
@@ -29,11 +33,7 @@ from reranklens.answer import (
     streaming_html,
     total_usage,
 )
-from reranklens.config import Settings
-from reranklens.errors import InvalidInputError, MissingOpenAIKeyError, OpenAIRequestError
-from reranklens.explore import ExploreView
-from reranklens.llm import ChatModel, Usage, parse_prices, price_for, usage_for
-from reranklens.types import Chunk
+from reranklens.views.explore import ExploreView
 from reranklens.workspace import Workspace
 
 pytest_plugins = ["fixtures_openai"]

@@ -18,7 +18,7 @@ import pytest
 from app_server import REPO, chromium, running_app, skip_without_chromium
 from playwright.sync_api import Browser, Dialog, Page, expect
 
-from reranklens.golden import GoldenStore
+from reranklens.golden.store import GoldenStore
 from reranklens.workspace import DEMO_COLLECTION, Workspace
 
 if TYPE_CHECKING:

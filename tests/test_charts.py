@@ -10,7 +10,7 @@ from typing import Any
 import plotly.graph_objects as go
 import pytest
 
-from reranklens.charts import (
+from reranklens.views.charts import (
     CUT_COLOR,
     KEPT_COLOR,
     STATUS_COLORS,
@@ -21,7 +21,7 @@ from reranklens.charts import (
     slope_chart,
     threshold_chart,
 )
-from reranklens.compare import compare_rankings
+from reranklens.views.compare import compare_rankings
 
 EVIL = "<img src=x onerror=alert(1)>"
 VECTOR = [("a", 0.91), ("b", 0.88), ("c", 0.80), ("d", 0.75), ("e", 0.70)]

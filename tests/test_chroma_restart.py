@@ -17,7 +17,7 @@ from test_store_server import STARTUP_DEADLINE_S, ChromaServer, _heartbeat_ok, f
 from components.resources import get_workspace
 from reranklens.config import Settings
 from reranklens.errors import StoreUnavailableError
-from reranklens.render import markdown_escape
+from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
 
 pytestmark = pytest.mark.slow

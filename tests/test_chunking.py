@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reranklens.chunking import ChunkingOptions, chunk_documents, default_tokenizer, make_chunk_id
 from reranklens.errors import InvalidInputError
+from reranklens.ingest.chunking import ChunkingOptions, chunk_documents, default_tokenizer, make_chunk_id
 from reranklens.types import Chunk, Document
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from openai_server import OpenAIStubServer, free_port
 
-from reranklens import cli
+from reranklens.cli import main as cli
 from reranklens.config import Settings
 
 pytest_plugins = ["fixtures_openai"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reranklens import cli
+from reranklens.cli import main as cli
 from reranklens.config import Settings
 from reranklens.workspace import Workspace
 

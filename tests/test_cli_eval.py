@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from reranklens import cli
+from reranklens.cli import main as cli
 from reranklens.config import Settings
-from reranklens.evaluate import FIRST_STAGE_RECALL, MEASURES, UNJUDGED, ranking_to_run
-from reranklens.runs import RunStore
+from reranklens.evaluate.pipelines import FIRST_STAGE_RECALL, MEASURES, UNJUDGED, ranking_to_run
+from reranklens.evaluate.runs import RunStore
 from reranklens.workspace import Workspace
 
 DOCS = {

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from reranklens import cli
+from reranklens.cli import main as cli
 from reranklens.config import Settings
-from reranklens.golden import GoldenQuery, GoldenStore, Judgement
+from reranklens.golden.store import GoldenQuery, GoldenStore, Judgement
 
 QUERIES = [GoldenQuery("q-1", "How do I rotate\tan API key?", "ambiguous"), GoldenQuery("q-2", "Unjudged, for now")]
 JUDGEMENTS = [

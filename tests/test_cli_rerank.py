@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from rerank_server import RerankStubServer, overlap_score
 
-from reranklens import cli
+from reranklens.cli import main as cli
 from reranklens.config import Settings
 
 QUERY = "when do nightly backups run"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reranklens.compare import Comparison, RankChange, compare_rankings, summary, top_k_overlap
+from reranklens.views.compare import Comparison, RankChange, compare_rankings, summary, top_k_overlap
 
 VECTOR = [("a", 0.91), ("b", 0.88), ("c", 0.80), ("d", 0.75), ("e", 0.70)]
 

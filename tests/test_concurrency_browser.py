@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from test_browser import IDLE_APP, PAGE_TIMEOUT_MS, screenshot
 from test_untrusted_text import HOSTILE_QUERY, HOSTILE_SET, HOSTILE_TARGET, REMOTE, build_hostile_data
 
-from reranklens.golden import GoldenStore
+from reranklens.golden.store import GoldenStore
 
 pytest_plugins = ["fixtures_page"]
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 
 from reranklens.config import Settings
-from reranklens.golden import GoldenStore
-from reranklens.ingest import EMBED_BATCH
+from reranklens.golden.store import GoldenStore
+from reranklens.ingest.pipeline import EMBED_BATCH
 from reranklens.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -180,7 +180,7 @@ def _judgement_rows(db: Path) -> int:
 
 _SET_WRITER = """
 import sys
-from reranklens.golden import GoldenQuery, GoldenStore, Judgement
+from reranklens.golden.store import GoldenQuery, GoldenStore, Judgement
 store = GoldenStore(__import__("pathlib").Path(sys.argv[1]))
 queries = [GoldenQuery(f"q{i}", f"question {i}") for i in range(400)]
 for round in range(10_000):

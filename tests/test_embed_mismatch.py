@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reranklens import cli
+from reranklens.cli import main as cli
 from reranklens.config import DEFAULT_EMBEDDER, Settings
-from reranklens.embed import SentenceTransformerEmbedder, canonical_embedder_name
 from reranklens.errors import EmbedderMismatchError, ModelUnavailableError
+from reranklens.ingest.embed import SentenceTransformerEmbedder, canonical_embedder_name
 from reranklens.workspace import Workspace
 
 FIXTURE_DOCS = Path(__file__).parent / "fixtures" / "engine" / "docs"

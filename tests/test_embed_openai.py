@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from openai_server import DIMENSIONS, OpenAIStubServer, embed_text
 
-from reranklens import cli
+from reranklens.cli import main as cli
 from reranklens.config import Settings
-from reranklens.embed import OpenAIEmbedder, make_embedder
 from reranklens.errors import MissingOpenAIKeyError, OpenAIRequestError
+from reranklens.ingest.embed import OpenAIEmbedder, make_embedder
 from reranklens.workspace import Workspace
 
 FIXTURE_DOCS = Path(__file__).parent / "fixtures" / "engine" / "docs"

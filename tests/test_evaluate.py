@@ -18,10 +18,9 @@ import pytest
 import pytrec_eval
 from conftest import shared_collection
 
-from reranklens.chunking import ChunkingOptions
 from reranklens.config import PROJECT_ROOT, Settings
 from reranklens.errors import InvalidInputError, ModelUnavailableError, UnknownCollectionError
-from reranklens.evaluate import (
+from reranklens.evaluate.pipelines import (
     FIRST_STAGE_RECALL,
     MEASURES,
     PIPELINES,
@@ -31,8 +30,9 @@ from reranklens.evaluate import (
     ranking_to_run,
     score_runs,
 )
-from reranklens.golden import GoldenQuery, Judgement
-from reranklens.significance import compare_pipelines
+from reranklens.evaluate.significance import compare_pipelines
+from reranklens.golden.store import GoldenQuery, Judgement
+from reranklens.ingest.chunking import ChunkingOptions
 from reranklens.types import Chunk, Hit
 from reranklens.workspace import Workspace
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from reranklens.chunking import ChunkingOptions
-from reranklens.compare import compare_rankings
 from reranklens.config import Settings
 from reranklens.errors import InvalidInputError
-from reranklens.explore import alternative_view, check_top_k, reranked_view
+from reranklens.ingest.chunking import ChunkingOptions
 from reranklens.types import Chunk, Hit, RerankedHit, RerankResult, SearchMode, SearchResult
+from reranklens.views.compare import compare_rankings
+from reranklens.views.explore import alternative_view, check_top_k, reranked_view
 from reranklens.workspace import Workspace
 
 IDS = ("a", "b", "c", "d", "e")

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import shared_collection
 
-from reranklens.beir import read_beir_judgements
 from reranklens.errors import InvalidInputError, UnreadableFileError
-from reranklens.golden import GoldenQuery, GoldenStore, Judgement
-from reranklens.golden_io import (
+from reranklens.golden.beir import read_beir_judgements
+from reranklens.golden.formats import (
     CSV_COLUMNS,
     FORMATS,
     Format,
@@ -24,6 +23,7 @@ from reranklens.golden_io import (
     import_set,
     topics_path,
 )
+from reranklens.golden.store import GoldenQuery, GoldenStore, Judgement
 
 TRICKY_TEXT = 'Commas, "quotes",\ttabs and\na line break: ünïcödé 日本語 <script>alert("x")</script>'
 TRICKY_NOTE = 'note, with "quotes"\r\nand CRLF\t<b>bold</b> ✓'

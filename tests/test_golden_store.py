@@ -14,7 +14,7 @@ import pytest
 from golden_writer import QUERY, target_id
 
 from reranklens.errors import InvalidInputError, RerankLensError
-from reranklens.golden import (
+from reranklens.golden.store import (
     MAX_IMPORTED_GRADE,
     SCHEMA_VERSION,
     GoldenQuery,

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from reranklens.chunking import ChunkingOptions
 from reranklens.config import Settings
-from reranklens.readers import SourceFile, read_file
+from reranklens.ingest.chunking import ChunkingOptions
+from reranklens.ingest.readers import SourceFile, read_file
 from reranklens.types import Chunk, IngestReport
 from reranklens.workspace import Workspace
 

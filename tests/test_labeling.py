@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reranklens.labeling import LabelSheet
+from reranklens.views.label_sheet import LabelSheet
 from reranklens.workspace import Workspace
 
 GUIDE = """# Reset your password (Acme 2.4)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from reranklens.cli import main
+from reranklens.cli.main import main
 from reranklens.config import Settings
 from reranklens.errors import InvalidInputError
-from reranklens.models import ModelRegistry
+from reranklens.models.registry import ModelRegistry
 from reranklens.workspace import Workspace
 
 

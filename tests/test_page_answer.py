@@ -16,8 +16,8 @@ from streamlit.testing.v1 import AppTest
 from components.answer_render import NO_KEY_HELP
 from components.explore_controls import EXAMPLE_QUERY
 from components.resources import get_workspace
-from reranklens.answer import answer_contexts, build_messages, parse_citations
-from reranklens.explore import ExploreView
+from reranklens.views.answer import answer_contexts, build_messages, parse_citations
+from reranklens.views.explore import ExploreView
 from reranklens.workspace import DEMO_COLLECTION, Workspace
 
 pytest_plugins = ["fixtures_page", "fixtures_openai"]

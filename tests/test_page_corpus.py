@@ -22,9 +22,9 @@ from streamlit.testing.v1 import AppTest
 from components import keys
 from components.corpus_render import FOLDER, NEW_COLLECTION, NO_KEY_EMBEDDINGS, IngestRequest, _upload_name, run_ingest
 from components.resources import get_workspace
-from reranklens.chunking import ChunkingOptions
 from reranklens.config import DEFAULT_EMBEDDER, Settings
 from reranklens.errors import InvalidInputError
+from reranklens.ingest.chunking import ChunkingOptions
 from reranklens.workspace import Workspace
 
 pytest_plugins = ["fixtures_openai"]

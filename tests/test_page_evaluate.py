@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.resources import get_workspace
-from reranklens.runs import RunStore
+from reranklens.evaluate.runs import RunStore
 
 pytest_plugins = ["fixtures_page"]
 

@@ -23,9 +23,9 @@ from components.explore_controls import EXAMPLE_QUERY
 from components.explore_render import SCORE_MEANINGS
 from components.resources import get_workspace
 from reranklens.config import DEFAULT_RERANKER
-from reranklens.explore import ExploreView
-from reranklens.hub import local_model_path
+from reranklens.models.hub import local_model_path
 from reranklens.types import SearchMode
+from reranklens.views.explore import ExploreView
 from reranklens.workspace import DEMO_COLLECTION, Workspace
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.resources import get_workspace
-from reranklens.golden import GoldenStore
+from reranklens.golden.store import GoldenStore
 
 pytest_plugins = ["fixtures_page"]
 

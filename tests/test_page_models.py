@@ -13,10 +13,10 @@ from streamlit.testing.v1 import AppTest
 
 from components.models_render import TRAIN_JOB
 from components.resources import get_workspace
-from reranklens.chunking import ChunkingOptions
 from reranklens.config import Settings
-from reranklens.models import ModelRegistry
-from reranklens.train_job import loss_figure
+from reranklens.ingest.chunking import ChunkingOptions
+from reranklens.models.registry import ModelRegistry
+from reranklens.train.job import loss_figure
 from reranklens.workspace import Workspace
 
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "models.py"

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from components import keys
 from components.resources import get_workspace
 from components.suggest_render import NO_KEY_HELP
-from reranklens.golden import GoldenStore
+from reranklens.golden.store import GoldenStore
 
 pytest_plugins = ["fixtures_page", "fixtures_openai"]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from reranklens.beir import read_beir_judgements, read_qrels, read_queries
 from reranklens.errors import UnreadableFileError
-from reranklens.readers import SourceFile, discover_files, is_beir_folder, read_beir_corpus, read_file
+from reranklens.golden.beir import read_beir_judgements, read_qrels, read_queries
+from reranklens.ingest.readers import SourceFile, discover_files, is_beir_folder, read_beir_corpus, read_file
 
 
 def write_pdf(path: Path, lines: list[str], encrypt: object = None) -> Path:

@@ -6,10 +6,10 @@ import html
 
 import pytest
 
-from reranklens.compare import Status
-from reranklens.explore import ViewRow
-from reranklens.render import column_html, highlight, query_terms, row_html, shift_badge
 from reranklens.types import Chunk
+from reranklens.views.compare import Status
+from reranklens.views.explore import ViewRow
+from reranklens.views.render import column_html, highlight, query_terms, row_html, shift_badge
 
 PAYLOAD = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 

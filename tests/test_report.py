@@ -9,9 +9,9 @@ import math
 
 import pytest
 
-from reranklens.explore import ExploreView, alternative_view, reranked_view
-from reranklens.report import CSV_COLUMNS, html_report, markdown_report, view_records
 from reranklens.types import Chunk, Hit, RerankedHit, RerankResult, SearchMode, SearchResult
+from reranklens.views.explore import ExploreView, alternative_view, reranked_view
+from reranklens.views.report import CSV_COLUMNS, html_report, markdown_report, view_records
 
 MALICIOUS = (
     "<script>alert(1)</script> ![pixel](https://evil.example/p.png) [click me](javascript:alert(2)) "

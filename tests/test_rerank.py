@@ -23,7 +23,7 @@ from sentence_transformers import CrossEncoder
 
 from reranklens.config import Settings
 from reranklens.errors import InvalidInputError, ModelUnavailableError
-from reranklens.rerank import (
+from reranklens.rerank.rerankers import (
     LONG_QUERY_TOKENS,
     CrossEncoderReranker,
     HttpReranker,
@@ -32,8 +32,8 @@ from reranklens.rerank import (
     rerank,
     to_probability,
 )
-from reranklens.score_cache import ScoreCache
-from reranklens.search import Stopwatch
+from reranklens.rerank.score_cache import ScoreCache
+from reranklens.retrieve.search import Stopwatch
 from reranklens.types import Chunk, Hit, PassageScore, ScoreKind
 
 OFFLINE_HUB_NAME = "cross-encoder/ms-marco-MiniLM-L-6-v2"

@@ -16,8 +16,8 @@ from sentence_transformers import CrossEncoder
 
 from reranklens.config import Settings
 from reranklens.errors import InvalidInputError
-from reranklens.onnx_backend import export_path, weights_fingerprint
-from reranklens.rerank import (
+from reranklens.rerank.onnx_backend import export_path, weights_fingerprint
+from reranklens.rerank.rerankers import (
     CPU_DEFAULT_BACKEND,
     CrossEncoderReranker,
     length_batches,
@@ -25,8 +25,8 @@ from reranklens.rerank import (
     rerank,
     resolve_backend,
 )
-from reranklens.score_cache import ScoreCache
-from reranklens.search import Stopwatch
+from reranklens.rerank.score_cache import ScoreCache
+from reranklens.retrieve.search import Stopwatch
 from reranklens.types import Chunk, Hit
 
 QUERY = "when do backups run"

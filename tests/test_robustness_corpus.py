@@ -19,8 +19,8 @@ from test_robustness_input import BAD_FILES, GOOD_TEXT
 from components import keys
 from components.resources import get_workspace
 from reranklens.errors import InvalidInputError
-from reranklens.readers import discover_files
-from reranklens.render import markdown_escape
+from reranklens.ingest.readers import discover_files
+from reranklens.views.render import markdown_escape
 
 corpus_render = pytest.importorskip("components.corpus_render", reason="the Corpus page is not in this checkout")
 

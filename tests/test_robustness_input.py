@@ -53,12 +53,12 @@ from pathlib import Path
 import pytest
 from pypdf import PdfWriter
 
-from reranklens import cli
+from reranklens.cli import main as cli
 from reranklens.config import Settings
 from reranklens.errors import EmptyQueryError, InvalidInputError, UnreadableFileError
-from reranklens.golden import GoldenQuery, GoldenStore, Judgement
-from reranklens.readers import discover_files
-from reranklens.search import MAX_QUERY_CHARS
+from reranklens.golden.store import GoldenQuery, GoldenStore, Judgement
+from reranklens.ingest.readers import discover_files
+from reranklens.retrieve.search import MAX_QUERY_CHARS
 from reranklens.workspace import Workspace
 
 FIXTURE_DOCS = Path(__file__).parent / "fixtures" / "engine" / "docs"
@@ -213,7 +213,7 @@ def test_each_bad_file_is_skipped_with_one_line_naming_it(messy: Path) -> None:
     assert {"good.md", "sub/real.txt", "inside-link.txt"} <= readable
     for line in skipped:
         assert "\n" not in line and "\x1b" not in line, line
-    from reranklens.ingest import _gather
+    from reranklens.ingest.pipeline import _gather
 
     inputs = _gather([messy], max_file_mb=1)
     assert sorted(d.doc_id for d in inputs.documents) == ["good.md", "inside-link.txt", "sub/real.txt"]

@@ -25,14 +25,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from reranklens import golden_io
-from reranklens.beir import read_beir_judgements, read_qrels, read_queries
-from reranklens.chunking import ChunkingOptions, chunk_documents, default_tokenizer
 from reranklens.errors import InvalidInputError, RerankLensError, UnreadableFileError
-from reranklens.golden import GoldenQuery, GoldenStore, Judgement
-from reranklens.readers import read_beir_corpus
-from reranklens.render import markdown_escape
+from reranklens.golden import formats as golden_io
+from reranklens.golden.beir import read_beir_judgements, read_qrels, read_queries
+from reranklens.golden.store import GoldenQuery, GoldenStore, Judgement
+from reranklens.ingest.chunking import ChunkingOptions, chunk_documents, default_tokenizer
+from reranklens.ingest.readers import read_beir_corpus
 from reranklens.types import Document
+from reranklens.views.render import markdown_escape
 
 PARSER_SETTINGS = settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]

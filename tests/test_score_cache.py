@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from reranklens.score_cache import ScoreCache, text_key
+from reranklens.rerank.score_cache import ScoreCache, text_key
 from reranklens.types import PassageScore
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from reranklens.config import Settings
-from reranklens.search import RRF_K, BM25Index, exact_cosine_top_k, reciprocal_rank_fusion, vector_hits
+from reranklens.retrieve.search import RRF_K, BM25Index, exact_cosine_top_k, reciprocal_rank_fusion, vector_hits
 from reranklens.types import Chunk, Hit, SearchResult
 from reranklens.workspace import Workspace
 

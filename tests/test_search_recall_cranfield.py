@@ -13,7 +13,7 @@ import pytest
 from conftest import shared_collection
 
 from reranklens.config import PROJECT_ROOT, Settings
-from reranklens.search import exact_cosine_top_k
+from reranklens.retrieve.search import exact_cosine_top_k
 from reranklens.workspace import Workspace
 
 QUERIES = 50

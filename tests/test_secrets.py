@@ -18,9 +18,9 @@ from page_env import FOREIGN_ENV
 from streamlit.testing.v1 import AppTest
 
 from components.resources import get_workspace
-from reranklens import cli
+from reranklens.cli import main as cli
 from reranklens.config import Settings
-from reranklens.report import html_report, markdown_report, view_records
+from reranklens.views.report import html_report, markdown_report, view_records
 
 pytest_plugins = ["fixtures_page"]
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from reranklens.errors import InvalidInputError
-from reranklens.evaluate import EvalConfig, EvalResult, PipelineResult
-from reranklens.significance import TIE_EPSILON, compare_pipelines, paired_test
+from reranklens.evaluate.pipelines import EvalConfig, EvalResult, PipelineResult
+from reranklens.evaluate.significance import TIE_EPSILON, compare_pipelines, paired_test
 
 
 def test_a_constant_improvement_is_significant_and_inside_the_ci() -> None:

@@ -13,9 +13,16 @@ from openai_server import OpenAIStubServer, judge_answer
 
 from reranklens.config import Settings
 from reranklens.errors import InvalidInputError, OpenAIRequestError
-from reranklens.golden import _MIGRATIONS, SCHEMA_VERSION, GoldenStore, Judgement
-from reranklens.llm import ChatModel
-from reranklens.suggest import BATCH, JUDGE_PROMPT, agreement, build_judge_messages, parse_judgements, suggest_grades
+from reranklens.golden.store import _MIGRATIONS, SCHEMA_VERSION, GoldenStore, Judgement
+from reranklens.golden.suggest import (
+    BATCH,
+    JUDGE_PROMPT,
+    agreement,
+    build_judge_messages,
+    parse_judgements,
+    suggest_grades,
+)
+from reranklens.llm.client import ChatModel
 from reranklens.types import Chunk
 
 pytest_plugins = ["fixtures_openai"]

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from reranklens.chunking import ChunkingOptions
-from reranklens.cli import main
+from reranklens.cli.main import main
 from reranklens.config import Settings
 from reranklens.errors import InvalidInputError
-from reranklens.models import ModelRegistry
-from reranklens.train import (
+from reranklens.ingest.chunking import ChunkingOptions
+from reranklens.models.registry import ModelRegistry
+from reranklens.train.trainer import (
     QueryExamples,
     TrainConfig,
     TrainingCancelled,

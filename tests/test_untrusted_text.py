@@ -16,9 +16,9 @@ from streamlit.testing.v1 import AppTest
 
 from components.resources import get_workspace
 from reranklens.config import Settings
-from reranklens.golden import GoldenQuery, Judgement
-from reranklens.render import markdown_escape
-from reranklens.report import html_report, markdown_report
+from reranklens.golden.store import GoldenQuery, Judgement
+from reranklens.views.render import markdown_escape
+from reranklens.views.report import html_report, markdown_report
 from reranklens.workspace import Workspace
 
 APP = Path(__file__).resolve().parents[1] / "app.py"

@@ -13,11 +13,12 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from reranklens.answer import Answer, answer_both, answer_contexts, diff_citations, finish_answer, start_answer
-from reranklens.explore import MAX_TOP_K, MIN_TOP_K
-from reranklens.llm import ChatModel
-from reranklens.search import MAX_CANDIDATES, MIN_CANDIDATES
+from reranklens.cli.common import EXIT_OK, ensure_demo
+from reranklens.llm.client import ChatModel
+from reranklens.retrieve.search import MAX_CANDIDATES, MIN_CANDIDATES
 from reranklens.types import SEARCH_MODES
+from reranklens.views.answer import Answer, answer_both, answer_contexts, diff_citations, finish_answer, start_answer
+from reranklens.views.explore import MAX_TOP_K, MIN_TOP_K
 
 if TYPE_CHECKING:
     from reranklens.workspace import Workspace
@@ -46,10 +47,8 @@ def add_answer_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def cmd_answer(workspace: Workspace, args: argparse.Namespace) -> int:
-    from reranklens.cli import EXIT_OK, _ensure_demo  # here, not at the top: cli imports this module
-
     chat = ChatModel(workspace.settings, args.model)  # no key: refused before any search
-    _ensure_demo(workspace)
+    ensure_demo(workspace)
     view, no_reranker = workspace.explore(
         args.text, args.collection, args.mode, args.candidates, args.top_k, args.reranker
     )

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from reranklens.cli.common import EXIT_OK, ensure_demo
 from reranklens.errors import InvalidInputError
-from reranklens.evaluate import (
+from reranklens.evaluate.pipelines import (
     FIRST_STAGE_RECALL,
     MEASURES,
     PIPELINES,
@@ -29,14 +30,14 @@ from reranklens.evaluate import (
     EvalResult,
     evaluate,
 )
-from reranklens.runs import RunStore, SavedRun
-from reranklens.search import MAX_CANDIDATES, MIN_CANDIDATES
-from reranklens.significance import PairedComparison, compare_pipelines
+from reranklens.evaluate.runs import RunStore, SavedRun
+from reranklens.evaluate.significance import PairedComparison, compare_pipelines
+from reranklens.retrieve.search import MAX_CANDIDATES, MIN_CANDIDATES
 
 if TYPE_CHECKING:
     from reranklens.workspace import Workspace
 
-EXIT_OK, EXIT_FAILED = 0, 1
+EXIT_FAILED = 1  # a failed gate: the evaluation ran, its scores fell short
 TABLE_METRICS = (*MEASURES, UNJUDGED, FIRST_STAGE_RECALL)
 # Unjudged@10 is not a quality score (lower is better), so no --fail-under for it.
 GATE_METRICS = (*MEASURES, FIRST_STAGE_RECALL)
@@ -150,9 +151,7 @@ def cmd_eval(workspace: Workspace, args: argparse.Namespace) -> int:
     if baseline is not None:
         check_baseline(baseline, config)
 
-    from reranklens.cli import _ensure_demo  # here, not at the top: cli imports this module
-
-    _ensure_demo(workspace)
+    ensure_demo(workspace)
     with _QueryProgress() as bar:
         result = evaluate(workspace, config, bar.update)
     if result.reranker is not None:

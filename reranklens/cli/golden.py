@@ -11,13 +11,12 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reranklens.golden import GRADE_LABELS, LEVELS
-from reranklens.golden_io import FORMATS, export_set, golden_records, import_set, topics_path
+from reranklens.cli.common import EXIT_OK
+from reranklens.golden.formats import FORMATS, export_set, golden_records, import_set, topics_path
+from reranklens.golden.store import GRADE_LABELS, LEVELS
 
 if TYPE_CHECKING:
     from reranklens.workspace import Workspace
-
-EXIT_OK = 0
 
 
 def add_golden_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

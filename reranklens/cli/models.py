@@ -12,13 +12,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reranklens.models import ModelRegistry
-from reranklens.train import LOSSES, NEGATIVE_SOURCES, Progress, TrainConfig, train_reranker
+from reranklens.cli.common import EXIT_OK
+from reranklens.models.registry import ModelRegistry
+from reranklens.train.trainer import LOSSES, NEGATIVE_SOURCES, Progress, TrainConfig, train_reranker
 
 if TYPE_CHECKING:
     from reranklens.workspace import Workspace
-
-EXIT_OK = 0
 
 
 def add_models_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -208,4 +207,24 @@ def cmd_train(workspace: Workspace, args: argparse.Namespace) -> int:
     )
     if card["verdict"] != "better":
         print("This model lost to its baseline: it is registered but will not be made the default.")
+    return EXIT_OK
+
+
+def add_untrained_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``make-untrained-reranker`` on the top-level subparsers."""
+    untrained = commands.add_parser(
+        "make-untrained-reranker",
+        help="save an UNTRAINED cross-encoder (packaged MiniLM + random head) to test mechanics offline",
+    )
+    untrained.add_argument("path", type=Path)
+    untrained.add_argument("--seed", type=int, default=1234)
+    untrained.set_defaults(handler=cmd_make_untrained)
+
+
+def cmd_make_untrained(workspace: Workspace, args: argparse.Namespace) -> int:
+    from reranklens.rerank.untrained import save_untrained_cross_encoder
+
+    path = save_untrained_cross_encoder(args.path, args.seed)
+    print(f"Saved an untrained cross-encoder to {path}: its scores are meaningless (mechanics only).")
+    print(f"Use it with: RERANKLENS_RERANKER={path.resolve()}")
     return EXIT_OK

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from reranklens.charts import safe_text
-from reranklens.significance import PairedComparison
+from reranklens.evaluate.significance import PairedComparison
+from reranklens.views.charts import safe_text
 
 WIN_COLOR, LOSS_COLOR, TIE_COLOR = "#2e7d32", "#c62828", "#9e9e9e"
 

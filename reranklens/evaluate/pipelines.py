@@ -23,9 +23,9 @@ import ir_measures
 import numpy as np
 
 from reranklens.errors import InvalidInputError, ModelUnavailableError
-from reranklens.golden import Level
-from reranklens.rerank import rerank
-from reranklens.search import check_candidates
+from reranklens.golden.store import Level
+from reranklens.rerank.rerankers import rerank
+from reranklens.retrieve.search import check_candidates
 from reranklens.types import Hit, RerankResult, SearchMode, SearchResult
 from reranklens.workspace import Workspace
 

@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 
 from reranklens.errors import InvalidInputError
-from reranklens.evaluate import EvalResult
+from reranklens.evaluate.pipelines import EvalResult
 
 Outcome = Literal["win", "loss", "tie"]
 TIE_EPSILON = 1e-9

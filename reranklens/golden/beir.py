@@ -15,8 +15,7 @@ import io
 import json
 from pathlib import Path
 
-from reranklens.errors import UnreadableFileError
-from reranklens.readers import display_path
+from reranklens.errors import UnreadableFileError, display_path
 
 QUERIES_FILE = "queries.jsonl"
 QRELS_FILE = "qrels.tsv"

@@ -54,9 +54,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
-from reranklens.beir import QRELS_FILE, QUERIES_FILE
-from reranklens.errors import InvalidInputError, UnreadableFileError
-from reranklens.golden import (
+from reranklens.errors import InvalidInputError, UnreadableFileError, display_path
+from reranklens.golden.beir import QRELS_FILE, QUERIES_FILE
+from reranklens.golden.store import (
     LEVELS,
     MAX_IMPORTED_GRADE,
     MIN_GRADE,
@@ -67,7 +67,6 @@ from reranklens.golden import (
     Level,
     Origin,
 )
-from reranklens.readers import display_path
 
 log = logging.getLogger(__name__)
 

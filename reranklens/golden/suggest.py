@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reranklens.errors import OpenAIRequestError
-from reranklens.golden import GRADE_LABELS, MAX_GRADE, MIN_GRADE, Judgement
-from reranklens.llm import ChatModel, Usage
+from reranklens.golden.store import GRADE_LABELS, MAX_GRADE, MIN_GRADE, Judgement
+from reranklens.llm.client import ChatModel, Usage
 from reranklens.types import Chunk
 
 log = logging.getLogger(__name__)

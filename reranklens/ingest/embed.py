@@ -16,8 +16,8 @@ import numpy as np
 
 from reranklens.config import Settings
 from reranklens.errors import MissingOpenAIKeyError
-from reranklens.hub import load_model
-from reranklens.llm import openai_errors
+from reranklens.llm.client import openai_errors
+from reranklens.models.hub import load_model
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

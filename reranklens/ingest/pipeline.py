@@ -17,13 +17,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from reranklens.beir import read_beir_judgements
-from reranklens.chunking import ChunkingOptions, OffsetTokenizer, chunk_documents
-from reranklens.embed import Embedder
-from reranklens.errors import EmbedderMismatchError, InvalidInputError, NoDocumentsError, UnreadableFileError
-from reranklens.golden import GoldenStore
-from reranklens.readers import discover_files, display_path, is_beir_folder, read_beir_corpus, read_file
-from reranklens.store import VectorStore, validate_collection_name
+from reranklens.errors import (
+    EmbedderMismatchError,
+    InvalidInputError,
+    NoDocumentsError,
+    UnreadableFileError,
+    display_path,
+)
+from reranklens.golden.beir import read_beir_judgements
+from reranklens.golden.store import GoldenStore
+from reranklens.ingest.chunking import ChunkingOptions, OffsetTokenizer, chunk_documents
+from reranklens.ingest.embed import Embedder
+from reranklens.ingest.readers import discover_files, is_beir_folder, read_beir_corpus, read_file
+from reranklens.retrieve.store import VectorStore, validate_collection_name
 from reranklens.types import Chunk, Document, IngestReport
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from reranklens.errors import UnreadableFileError
+from reranklens.errors import UnreadableFileError, display_path
 from reranklens.types import Document
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,6 @@ MEGABYTE = 1024 * 1024
 # Characters a file name must not hold: control characters break one-line messages and terminals,
 # a backslash is a path separator on Windows (so the id would mean another path there).
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -44,11 +43,6 @@ class SourceFile:
 
 def is_beir_folder(path: Path) -> bool:
     return path.is_dir() and (path / BEIR_CORPUS).is_file()
-
-
-def display_path(path: Path | str) -> str:
-    """``path`` for a one-line message: control characters are shown as escapes, never emitted."""
-    return _CONTROL.sub(lambda match: ascii(match.group(0))[1:-1], str(path))
 
 
 def discover_files(path: Path, max_file_mb: float | None = None) -> tuple[list[SourceFile], list[str]]:

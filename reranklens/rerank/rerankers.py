@@ -19,10 +19,10 @@ import numpy as np
 
 from reranklens.config import Settings
 from reranklens.errors import InvalidInputError, ModelUnavailableError, RerankLensError
-from reranklens.hub import load_model
-from reranklens.onnx_backend import INPUT_NAMES, OnnxCrossEncoderSession, Precision, ensure_export
-from reranklens.score_cache import ScoreCache, text_key
-from reranklens.search import Stopwatch
+from reranklens.models.hub import load_model
+from reranklens.rerank.onnx_backend import INPUT_NAMES, OnnxCrossEncoderSession, Precision, ensure_export
+from reranklens.rerank.score_cache import ScoreCache, text_key
+from reranklens.retrieve.search import Stopwatch
 from reranklens.types import Hit, PassageScore, RerankedHit, RerankResult, ScoreKind
 
 log = logging.getLogger(__name__)

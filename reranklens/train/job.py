@@ -14,7 +14,7 @@ from typing import Literal
 import plotly.graph_objects as go
 
 from reranklens.errors import RerankLensError
-from reranklens.train import Progress, TrainConfig, TrainingCancelled, TrainResult, train_reranker
+from reranklens.train.trainer import Progress, TrainConfig, TrainingCancelled, TrainResult, train_reranker
 from reranklens.workspace import Workspace
 
 log = logging.getLogger(__name__)

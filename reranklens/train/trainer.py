@@ -37,13 +37,13 @@ import numpy as np
 
 from reranklens.config import DEFAULT_EMBEDDER, DEFAULT_RERANKER
 from reranklens.errors import InvalidInputError, ModelUnavailableError, RerankLensError
-from reranklens.evaluate import MEASURES, ranking_to_run, score_runs
-from reranklens.golden import Level
-from reranklens.hub import hub_reachable, local_model_path
-from reranklens.models import ModelEntry, ModelRegistry, check_model_name, now_iso
-from reranklens.rerank import CrossEncoderReranker, rerank
-from reranklens.search import MAX_QUERY_CHARS, check_candidates
-from reranklens.significance import paired_test
+from reranklens.evaluate.pipelines import MEASURES, ranking_to_run, score_runs
+from reranklens.evaluate.significance import paired_test
+from reranklens.golden.store import Level
+from reranklens.models.hub import hub_reachable, local_model_path
+from reranklens.models.registry import ModelEntry, ModelRegistry, check_model_name, now_iso
+from reranklens.rerank.rerankers import CrossEncoderReranker, rerank
+from reranklens.retrieve.search import MAX_QUERY_CHARS, check_candidates
 from reranklens.types import Hit, SearchMode
 from reranklens.workspace import Workspace
 

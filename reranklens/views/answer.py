@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from reranklens.explore import ExploreView
-from reranklens.llm import ChatModel, ChatStream, Usage
+from reranklens.llm.client import ChatModel, ChatStream, Usage
 from reranklens.types import Chunk
+from reranklens.views.explore import ExploreView
 
 Side = Literal["vector", "reranked"]
 SIDES: tuple[Side, ...] = ("vector", "reranked")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from reranklens.compare import STATUSES, Comparison, RankChange
+from reranklens.views.compare import STATUSES, Comparison, RankChange
 
 STATUS_COLORS: dict[str, str] = {
     "entered_top_k": "#2e7d32",

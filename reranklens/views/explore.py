@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from reranklens.compare import Comparison, Status, compare_rankings
 from reranklens.errors import InvalidInputError
-from reranklens.rerank import RERANK_STAGES
+from reranklens.rerank.rerankers import RERANK_STAGES
 from reranklens.types import Chunk, Hit, RerankResult, SearchResult, is_truncated
+from reranklens.views.compare import Comparison, Status, compare_rankings
 
 RightKind = Literal["rerank", "hybrid"]
 MIN_TOP_K, MAX_TOP_K = 1, 10

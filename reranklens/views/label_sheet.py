@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reranklens.explore import ExploreView, ViewRow
-from reranklens.golden import GoldenQuery, GoldenStore, Judgement
+from reranklens.golden.store import GoldenQuery, GoldenStore, Judgement
+from reranklens.views.explore import ExploreView, ViewRow
 
 
 @dataclass(frozen=True)

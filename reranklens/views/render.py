@@ -12,7 +12,7 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 
-from reranklens.explore import ViewRow
+from reranklens.views.explore import ViewRow
 
 STATUS_BACKGROUNDS = {
     "entered_top_k": "#e3f4e4",

@@ -12,8 +12,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from reranklens.explore import ExploreView
-from reranklens.render import column_html
+from reranklens.views.explore import ExploreView
+from reranklens.views.render import column_html
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~$:])")
 CSV_COLUMNS = (
