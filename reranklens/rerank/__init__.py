@@ -1,0 +1,5 @@
+"""The second stage (candidates -> a second ranking): cross-encoder and HTTP rerankers, their ONNX
+backend, the score cache and the untrained test model.
+
+May import: config, errors, types, models, llm, retrieve.
+"""

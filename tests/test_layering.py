@@ -1,0 +1,136 @@
+"""The engine's layering: which part of ``reranklens/`` may import which, written once, here, as data.
+
+Every ``import`` in every engine module is read (lazy ones inside functions and ``TYPE_CHECKING`` ones
+too): an import that runs against ``ALLOWED``, an engine module that imports Streamlit, ``components``
+or ``pages``, an import cycle between parts, or a new module at the top of the package fails the test.
+"""
+
+from __future__ import annotations
+
+import ast
+import graphlib
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "reranklens"
+
+SHARED = frozenset({"config", "errors", "types"})
+# Each part of the engine -> the parts it may import. Lower layers first; a part never imports one below it
+# in this list (retrieve never imports rerank or views; nothing in the engine imports cli).
+ALLOWED: dict[str, frozenset[str]] = {
+    "__init__": frozenset(),
+    "errors": frozenset(),
+    "types": frozenset(),
+    "config": frozenset({"errors"}),
+    "llm": SHARED,
+    "models": SHARED,
+    "retrieve": SHARED,
+    "golden": SHARED | {"llm"},
+    "rerank": SHARED | {"models", "llm", "retrieve"},
+    "ingest": SHARED | {"models", "llm", "retrieve", "golden"},
+    "views": SHARED | {"llm", "golden", "retrieve", "rerank"},
+    "workspace": SHARED | {"models", "llm", "retrieve", "golden", "rerank", "ingest", "views"},
+    "evaluate": SHARED | {"models", "llm", "retrieve", "golden", "rerank", "ingest", "views", "workspace"},
+    "train": SHARED | {"models", "llm", "retrieve", "golden", "rerank", "ingest", "views", "workspace", "evaluate"},
+    "cli": SHARED
+    | {"models", "llm", "retrieve", "golden", "rerank", "ingest", "views", "workspace", "evaluate", "train"},
+    "__main__": frozenset({"cli"}),
+}
+FORBIDDEN_ROOTS = ("streamlit", "components", "pages")
+TOP_LEVEL_MODULES = {"__init__", "__main__", "config", "errors", "types", "workspace"}
+
+
+def _part(path: Path, package: Path) -> str:
+    """``reranklens/rerank/onnx_backend.py`` -> ``rerank``; ``reranklens/config.py`` -> ``config``."""
+    return path.relative_to(package).with_suffix("").parts[0]
+
+
+def _imports(path: Path, package_dir: Path) -> list[tuple[int, str]]:
+    """(line, dotted module) for every import in ``path``, relative ones resolved against the package."""
+    found = []
+    package = ".".join(("reranklens", *path.relative_to(package_dir).parent.parts))
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module or ""
+            # `from reranklens import views` imports the part named by the alias.
+            names = [f"{module}.{alias.name}" for alias in node.names] if module == "reranklens" else [module]
+            found += [(node.lineno, name) for name in names]
+    return found
+
+
+def violations(package: Path = PACKAGE) -> list[str]:
+    """One line per import that breaks the layering, with ``file:line``."""
+    problems = []
+    for path in sorted(package.rglob("*.py")):
+        part = _part(path, package)
+        where = path.relative_to(package.parent)
+        if part not in ALLOWED:
+            problems.append(f"{where}: '{part}' is not a known part of the engine (add it to ALLOWED)")
+            continue
+        for line, module in _imports(path, package):
+            root = module.split(".")[0]
+            if root in FORBIDDEN_ROOTS:
+                problems.append(f"{where}:{line}: the engine imports {module}")
+            elif root == "reranklens" and "." in module:
+                target = module.split(".")[1]
+                if target != part and target not in ALLOWED[part]:
+                    problems.append(f"{where}:{line}: {part} may not import {target} ({module})")
+    return problems
+
+
+def part_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
+    """Part -> the other parts it actually imports."""
+    graph: dict[str, set[str]] = {}
+    for path in package.rglob("*.py"):
+        part = _part(path, package)
+        targets = graph.setdefault(part, set())
+        for _, module in _imports(path, package):
+            pieces = module.split(".")
+            if pieces[0] == "reranklens" and len(pieces) > 1 and pieces[1] != part:
+                targets.add(pieces[1])
+    return graph
+
+
+def test_every_engine_import_follows_the_layering() -> None:
+    assert violations() == []
+
+
+def test_no_import_cycle_between_parts_of_the_engine() -> None:
+    graphlib.TopologicalSorter(part_graph()).prepare()  # raises CycleError naming the cycle
+
+
+def test_the_allowed_directions_themselves_form_no_cycle() -> None:
+    graphlib.TopologicalSorter(ALLOWED).prepare()
+
+
+def test_only_the_shared_modules_sit_at_the_top_of_the_package() -> None:
+    top = {path.stem for path in PACKAGE.glob("*.py")}
+    assert top == TOP_LEVEL_MODULES
+
+
+def test_every_subpackage_says_what_it_owns_and_may_import() -> None:
+    for init in PACKAGE.glob("*/__init__.py"):
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+        assert "May import" in doc, init
+
+
+def test_an_upward_import_is_caught(tmp_path: Path) -> None:
+    """The checker itself: a copy of the engine with retrieve importing views, and one importing Streamlit."""
+    copy = tmp_path / "reranklens"
+    for path in PACKAGE.rglob("*.py"):
+        target = copy / path.relative_to(PACKAGE)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    search = copy / "retrieve" / "search.py"
+    search.write_text(search.read_text(encoding="utf-8") + "\nfrom reranklens.views import explore\n", encoding="utf-8")
+    store = copy / "retrieve" / "store.py"
+    store.write_text(store.read_text(encoding="utf-8") + "\nimport streamlit\n", encoding="utf-8")
+    problems = violations(copy)
+    assert any("retrieve/search.py" in p and "retrieve may not import views" in p for p in problems), problems
+    assert any("retrieve/store.py" in p and "imports streamlit" in p for p in problems), problems
+    assert len(problems) == 2, problems
