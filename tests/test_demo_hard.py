@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from reranklens.config import DEMO_DIR, Settings
+from reranklens.errors import InvalidInputError
 from reranklens.evaluate.pipelines import EvalConfig, evaluate
 from reranklens.golden.beir import read_beir_judgements
+from reranklens.views.tour import load_tour
 from reranklens.workspace import DEMO_COLLECTION, DEMO_HARD_SET, Workspace
 
 pytest_plugins = ["fixtures_page"]
@@ -57,3 +59,45 @@ def test_vector_search_misses_and_hybrid_recovers_on_the_hard_set(page_data_dir:
     hybrid = result.pipelines["hybrid"].mean["Hit@3"]
     assert vector <= MAX_VECTOR_HIT3
     assert hybrid - vector >= MIN_HYBRID_LIFT
+
+
+def test_the_tour_stops_are_hard_queries_judged_on_the_page_they_point_at() -> None:
+    tour = load_tour()
+    queries, qrels = read_beir_judgements(HARD_DIR)
+    ids = {text: qid for qid, text in queries.items()}
+    assert (tour.collection, tour.golden_set) == (DEMO_COLLECTION, DEMO_HARD_SET)
+    assert 5 <= len(tour.stops) <= 6
+    for stop in tour.stops:
+        assert stop.query in ids, f"tour stop not in demo-hard: {stop.query}"
+        assert qrels[ids[stop.query]].get(stop.answer) == 2
+
+
+@pytest.mark.slow
+def test_on_every_tour_stop_vector_misses_and_hybrid_finds_the_answer(page_data_dir: Path) -> None:
+    """The tour works offline: hybrid search is the second stage it can always show."""
+    workspace = Workspace(Settings(data_dir=page_data_dir))
+    for stop in load_tour().stops:
+        top3 = {}
+        for mode in ("vector", "hybrid"):
+            docs: list[str] = []
+            for hit in workspace.search(stop.query, DEMO_COLLECTION, mode, 50).hits:
+                if hit.chunk.doc_id not in docs:
+                    docs.append(hit.chunk.doc_id)
+            top3[mode] = docs[:3]
+        assert stop.answer not in top3["vector"], stop.query
+        assert stop.answer in top3["hybrid"], stop.query
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{", "not valid JSON"),
+        ('{"collection": "demo", "golden_set": "x", "stops": []}', "no stops"),
+        ("[]", "not a tour"),
+    ],
+)
+def test_a_malformed_tour_file_is_one_clear_error(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "tour.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InvalidInputError, match=message):
+        load_tour(path)
