@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from conftest import missing_environment
 from page_env import FOREIGN_ENV
 from playwright.sync_api import Browser, sync_playwright
 
@@ -54,8 +55,9 @@ def wait_until_healthy(process: subprocess.Popen[bytes], url: str, log: Path) ->
 
 
 def skip_without_chromium() -> None:
+    """Skip when Debian's Chromium is absent; under CI=true fail instead (conftest.missing_environment)."""
     if not CHROMIUM.is_file():
-        pytest.skip(f"the browser test drives Debian's Chromium at {CHROMIUM}, which is not installed")
+        missing_environment(f"the browser test drives Debian's Chromium at {CHROMIUM}, which is not installed")
 
 
 @contextmanager
