@@ -183,6 +183,14 @@ def test_metric_values_equal_pytrec_eval() -> None:
     ideal = 2 + 1 / math.log2(3)
     assert ours["q1"]["nDCG@10"] == pytest.approx((2 / math.log2(3) + 1 / math.log2(5)) / ideal, abs=1e-12)
     assert ours["q1"]["RR@10"] == pytest.approx(0.5)
+    # q1: 2 relevant (d1, d3; d2 is judged 0) in u9, d1, d2, d3
+    assert [ours["q1"][m] for m in ("R@1", "R@3", "R@5", "R@10")] == pytest.approx([0.0, 1 / 2, 1.0, 1.0])
+    assert (ours["q1"]["P@3"], ours["q1"]["Hit@3"]) == pytest.approx((1 / 3, 1.0))
+    # q3: 3 relevant (d7, d5, d6) at ranks 1, 3 and 5
+    assert [ours["q3"][m] for m in ("R@1", "R@3", "R@5", "R@10")] == pytest.approx([1 / 3, 2 / 3, 1.0, 1.0])
+    assert (ours["q3"]["P@3"], ours["q3"]["Hit@3"]) == pytest.approx((2 / 3, 1.0))
+    # q2: its one relevant document at rank 12 counts for none of the cutoffs
+    assert [ours["q2"][m] for m in ("R@10", "P@3", "Hit@3")] == [0.0, 0.0, 0.0]
     assert ours["q4"] == dict.fromkeys([*MEASURES, UNJUDGED], 0.0)
 
 
