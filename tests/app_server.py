@@ -17,11 +17,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from conftest import missing_environment
 from page_env import FOREIGN_ENV
 from playwright.sync_api import Browser, sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
 STARTUP_S = 90
 
 
@@ -54,8 +56,9 @@ def wait_until_healthy(process: subprocess.Popen[bytes], url: str, log: Path) ->
 
 
 def skip_without_chromium() -> None:
+    """Skip when Debian's Chromium is absent; under CI=true fail instead (conftest.missing_environment)."""
     if not CHROMIUM.is_file():
-        pytest.skip(f"the browser test drives Debian's Chromium at {CHROMIUM}, which is not installed")
+        missing_environment(f"the browser test drives Debian's Chromium at {CHROMIUM}, which is not installed")
 
 
 @contextmanager
@@ -84,8 +87,6 @@ def running_app(data_dir: Path, log: Path, **env_vars: str) -> Iterator[str]:
 @contextmanager
 def chromium() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()

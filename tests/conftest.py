@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -22,11 +23,20 @@ SHARED_COLLECTIONS = Path(__file__).resolve().parents[1].parent / "shared" / "da
 EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
 
 
+def missing_environment(reason: str) -> NoReturn:
+    """Skip a test that needs a part of the machine this one lacks (``../shared``, Chromium), but fail it
+    under ``CI=true`` (``.ci/run`` sets it): CI provides those parts, so a skip there would hide that the
+    test never ran."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true, so this is a failure, not a skip: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 def shared_collection(name: str) -> Path:
-    """A real BEIR collection from ../shared, or skip the test with the reason."""
+    """A real BEIR collection from ../shared, or skip the test with the reason (fail it under CI=true)."""
     path = SHARED_COLLECTIONS / name
     if not (path / "corpus.jsonl").is_file():
-        pytest.skip(f"needs the shared IR collection {path} (../shared is absent on this machine)")
+        missing_environment(f"needs the shared IR collection {path} (../shared is absent on this machine)")
     return path
 
 

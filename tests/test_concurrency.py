@@ -64,7 +64,7 @@ def test_users_querying_and_labeling_at_once_share_models_and_lose_no_label(
             query_id = ws.golden.add_query("team", f"{query} #{number}")
             target = f"{hits[round_ % len(hits)]}:{number}:{round_}"
             ws.golden.judge("team", query_id, "chunk", target, round_ % 4, who=f"user-{number}")
-            seen["labels"].append((query_id, target, round_ % 4))
+            seen["labels"].append((query_id, target, round_ % 4, f"user-{number}"))
         return seen
 
     results = together(USERS, user)
@@ -72,25 +72,38 @@ def test_users_querying_and_labeling_at_once_share_models_and_lose_no_label(
     assert {e for r in results for e in r["embedders"]} == {id(ws.embedder())}
     assert {r for result in results for r in result["rerankers"]} == {id(ws.reranker())}
     assert len(ws._embedders) == 1 and len(ws._rerankers) == 1
-    written = {(q, t, g) for r in results for q, t, g in r["labels"]}
-    stored = {(j.query_id, j.target_id, j.grade) for j in ws.golden.judgements("team")}
+    # Every label is stored with the grade and the writer that wrote it (each target is written once).
+    written = {label for r in results for label in r["labels"]}
+    stored = {(j.query_id, j.target_id, j.grade, j.who) for j in ws.golden.judgements("team")}
     assert len(written) == USERS * LABELS_PER_USER
     assert stored == written
 
 
 def test_users_grading_the_same_chunk_keep_exactly_one_judgement(data_dir: Path) -> None:
+    """Re-grading replaces: the one judgement left is some writer's last write, whole (grade, who and
+    note from the same call), never an earlier write nor a mix of two writers' calls."""
     ws = Workspace(Settings(data_dir=data_dir))
     query_id = ws.golden.add_query("contested", "reset my password")
+    rounds = 20
 
-    def grade(number: int) -> int:
-        for round_ in range(20):
-            ws.golden.judge("contested", query_id, "chunk", "the-chunk", (number + round_) % 4, who=f"user-{number}")
-        return (number + 19) % 4
+    def grade(number: int) -> tuple[str, int, str]:
+        for round_ in range(rounds):
+            ws.golden.judge(
+                "contested",
+                query_id,
+                "chunk",
+                "the-chunk",
+                (number + round_) % 4,
+                note=f"round {round_}",
+                who=f"user-{number}",
+            )
+        return f"user-{number}", (number + rounds - 1) % 4, f"round {rounds - 1}"
 
-    last_grades = together(USERS, grade)
+    last_writes = {who: (grade_, note) for who, grade_, note in together(USERS, grade)}
     [judgement] = ws.golden.judgements("contested")
     assert judgement.target_id == "the-chunk"
-    assert judgement.grade in last_grades and judgement.who.startswith("user-")
+    assert judgement.who in last_writes, judgement
+    assert (judgement.grade, judgement.note) == last_writes[judgement.who], judgement
 
 
 @pytest.fixture

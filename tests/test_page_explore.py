@@ -40,9 +40,8 @@ TIMEOUT_S = 180
 
 @pytest.fixture
 def page_env(page_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The session data dir and no reranker configured: the default one, which cannot load offline."""
-    if local_model_path(DEFAULT_RERANKER) is not None:
-        pytest.skip(f"{DEFAULT_RERANKER} is in the local model cache: the page reranks instead of falling back")
+    """The session data dir and no reranker configured: the default one, which cannot load offline
+    unless it is in the local model cache (tests that need it not to load use ``fallback_env``)."""
     for name in FOREIGN_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RERANKLENS_DATA_DIR", str(page_data_dir))
@@ -51,6 +50,14 @@ def page_env(page_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     get_workspace.clear()
     yield
     get_workspace.clear()
+
+
+@pytest.fixture
+def fallback_env(page_env: None) -> None:
+    """``page_env`` where the default reranker cannot load, so the page falls back to hybrid search.
+    Only the tests that check the fallback skip on a machine that has the default model cached."""
+    if local_model_path(DEFAULT_RERANKER) is not None:
+        pytest.skip(f"{DEFAULT_RERANKER} is in the local model cache: the page reranks instead of falling back")
 
 
 @pytest.fixture
@@ -121,7 +128,7 @@ def test_page_runs(page_env: None) -> None:
     assert not at.exception
 
 
-def test_first_visit_shows_the_example_with_the_offline_fallback(page_env: None, page_engine: Workspace) -> None:
+def test_first_visit_shows_the_example_with_the_offline_fallback(fallback_env: None, page_engine: Workspace) -> None:
     at = run_ok(new_app())
 
     assert at.text_input(key=keys.QUERY).value == EXAMPLE_QUERY
@@ -197,7 +204,7 @@ def test_controls_drive_the_view(reranked_env: None, page_engine: Workspace, tes
     }
 
 
-def test_url_params_set_the_controls(page_env: None, page_engine: Workspace) -> None:
+def test_url_params_set_the_controls(fallback_env: None, page_engine: Workspace) -> None:
     at = new_app()
     at.query_params["q"] = "api key rotation"
     at.query_params["n"] = "7"
@@ -250,7 +257,7 @@ def test_empty_query_asks_for_one(page_env: None) -> None:
     assert not at.html
 
 
-def test_threshold_slider_counts_the_chunks_that_pass(page_env: None, page_engine: Workspace) -> None:
+def test_threshold_slider_counts_the_chunks_that_pass(fallback_env: None, page_engine: Workspace) -> None:
     at = run_ok(new_app())
     scores = [row.right_score or 0.0 for row in offline_view(page_engine, EXAMPLE_QUERY).right_rows()]
 
@@ -277,7 +284,7 @@ def test_threshold_slider_can_cut_between_close_scores(page_env: None) -> None:
     assert threshold.step <= (threshold.max - threshold.min) / 20
 
 
-def test_score_panel_explains_each_column_when_hybrid_comes_first(page_env: None) -> None:
+def test_score_panel_explains_each_column_when_hybrid_comes_first(fallback_env: None) -> None:
     at = new_app()
     at.query_params["mode"] = "hybrid"
     run_ok(at)

@@ -193,27 +193,56 @@ def _hits(passages: tuple[str, ...]) -> tuple[Hit, ...]:
     )
 
 
+def _count_model_rows(reranker: CrossEncoderReranker, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many (query, passage) rows each call of the real model scored, appended as it runs."""
+    rows: list[int] = []
+    forward = reranker._forward
+
+    def counting_forward(features: dict[str, np.ndarray]) -> np.ndarray:
+        rows.append(len(features["input_ids"]))
+        return forward(features)
+
+    monkeypatch.setattr(reranker, "_forward", counting_forward)
+    return rows
+
+
 def test_cache_answers_a_repeated_query_identically_without_the_model(
-    backends: dict[str, CrossEncoderReranker],
+    backends: dict[str, CrossEncoderReranker], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache: ScoreCache = ScoreCache()
+    model_rows = _count_model_rows(backends["onnx"], monkeypatch)
     first = rerank(backends["onnx"], QUERY, _hits(PASSAGES), cache)
+    assert (cache.hits, cache.misses, len(cache)) == (0, len(PASSAGES), len(PASSAGES))
+    assert sum(model_rows) == len(PASSAGES)
+
     again = rerank(backends["onnx"], QUERY, _hits(PASSAGES), cache)
 
     assert [(r.hit.chunk.chunk_id, r.raw_score) for r in again.hits] == [
         (r.hit.chunk.chunk_id, r.raw_score) for r in first.hits
     ]
-    assert first.timings_ms["rerank_model"] > 0
+    # Every passage was a hit and nothing new missed: the model saw no row the second time.
+    assert (cache.hits, cache.misses) == (len(PASSAGES), len(PASSAGES))
+    assert sum(model_rows) == len(PASSAGES)
     assert again.timings_ms["rerank_model"] == 0.0
-    assert cache.hits == len(PASSAGES)
 
 
-def test_cache_is_invalidated_by_another_backend_or_budget(backends: dict[str, CrossEncoderReranker]) -> None:
+def test_cache_is_invalidated_by_another_backend_or_budget(
+    backends: dict[str, CrossEncoderReranker], spread_model_dir: Path, export_dir: Path
+) -> None:
     cache: ScoreCache = ScoreCache()
     rerank(backends["onnx"], QUERY, _hits(PASSAGES), cache)
+    assert (cache.hits, cache.misses) == (0, len(PASSAGES))
 
-    other = rerank(backends["onnx-int8"], QUERY, _hits(PASSAGES), cache)
+    rerank(backends["onnx-int8"], QUERY, _hits(PASSAGES), cache)
+    # int8 scores must not be served from the fp32 entries: every passage missed again.
+    assert (cache.hits, cache.misses) == (0, 2 * len(PASSAGES))
 
-    assert other.timings_ms["rerank_model"] > 0, "int8 scores must not be served from fp32 entries"
-    assert len({backends[name].cache_key for name in backends}) == 3
-    assert len(cache) == 2 * len(PASSAGES)
+    budget = CrossEncoderReranker(str(spread_model_dir), backend="onnx", export_dir=export_dir, max_tokens=64)
+    rerank(budget, QUERY, _hits(PASSAGES), cache)
+    # nor are the scores of a model that read fewer tokens
+    assert (cache.hits, cache.misses) == (0, 3 * len(PASSAGES))
+    assert len({r.cache_key for r in (*backends.values(), budget)}) == 4
+    assert len(cache) == 3 * len(PASSAGES)
+
+    rerank(backends["onnx-int8"], QUERY, _hits(PASSAGES), cache)
+    assert (cache.hits, cache.misses) == (len(PASSAGES), 3 * len(PASSAGES))

@@ -16,13 +16,11 @@ from page_env import FOREIGN_ENV
 from streamlit.testing.v1 import AppTest
 from test_robustness_input import BAD_FILES, GOOD_TEXT
 
-from components import keys
+from components import corpus_render, keys
 from components.resources import get_workspace
 from reranklens.errors import InvalidInputError
 from reranklens.ingest.readers import discover_files
 from reranklens.views.render import markdown_escape
-
-corpus_render = pytest.importorskip("components.corpus_render", reason="the Corpus page is not in this checkout")
 
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "corpus.py"
 _MARKDOWN_DANGER = re.compile(r"(?<!\\)\]\((?!\\)|(?<!\\)<[A-Za-z/!?]|www\.(?!\\)")
