@@ -4,7 +4,7 @@ import streamlit as st
 
 from components import keys
 from components.explore_controls import explore_controls
-from components.label_render import render_grading, render_query_note, render_sheet_summary
+from components.label_render import render_grading, render_query_note, render_set_navigator, render_sheet_summary
 from components.rerankers import reranker_options
 from components.resources import collection_names, show_error, workspace_with_demo
 from components.suggest_render import render_label_suggestions
@@ -31,13 +31,7 @@ with st.sidebar:
 
 params = explore_controls(collections, reranker_options(workspace.settings), page="label")
 st.query_params["set"] = golden_set or ""
-if golden_set in golden.names() and golden.query_list(golden_set):
-    picked = st.selectbox(
-        "…or pick a query of this set", [""] + [q.text for q in golden.query_list(golden_set)], key=keys.PICKED_QUERY
-    )
-    if picked and picked != params.query:
-        st.session_state[keys.QUERY] = picked
-        st.rerun()
+render_set_navigator(golden, golden_set, params.query)
 if not params.query or not golden_set:
     st.info("Type a query (or pick one of the set) to judge its candidates.")
     st.stop()
