@@ -133,6 +133,8 @@ def render_grading(
             args=(golden, golden_set, query, chunk_id, who, suggestion),
             help=" / ".join(GRADE_BUTTONS.values()),
         )
+        if candidate.grade is not None:  # the chosen grade, unmistakable (our own fixed text, no user text)
+            control.markdown(f":blue-background[**✓ graded {GRADE_BUTTONS.get(candidate.grade, candidate.grade)}**]")
 
 
 def grade_key(golden_set: str, query: str, chunk_id: str) -> str:

@@ -5,7 +5,7 @@ import streamlit as st
 from components import keys
 from components.explore_controls import explore_controls
 from components.label_render import render_grading, render_query_note, render_set_navigator, render_sheet_summary
-from components.rerankers import reranker_options
+from components.rerankers import reranker_label, reranker_options
 from components.resources import collection_names, show_error, workspace_with_demo
 from components.suggest_render import render_label_suggestions
 from reranklens.errors import RerankLensError
@@ -29,7 +29,9 @@ with st.sidebar:
     who = st.text_input("Your name (stored with each label)", key=keys.LABELER)
     scope = st.radio("Show", ["top-k of either ranking", "all candidates"], key=keys.LABEL_SCOPE)
 
-params = explore_controls(collections, reranker_options(workspace.settings), page="label")
+params = explore_controls(
+    collections, reranker_options(workspace.settings), page="label", reranker_label=reranker_label(workspace.settings)
+)
 st.query_params["set"] = golden_set or ""
 render_set_navigator(golden, golden_set, params.query)
 if not params.query or not golden_set:
