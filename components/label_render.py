@@ -42,9 +42,9 @@ def render_set_navigator(golden: GoldenStore, golden_set: str, query: str) -> No
     texts = [q.text for q in progress.queries]
     current = " ".join(query.split())
     st.session_state[keys.PICKED_QUERY] = current if current in texts else ""
-    picker, back, forward = st.columns([6, 1.3, 1.3], vertical_alignment="bottom")
-    picker.selectbox("…or pick a query of this set", [""] + texts, key=keys.PICKED_QUERY, on_change=_use_picked_query)
+    st.selectbox("…or pick a query of this set", [""] + texts, key=keys.PICKED_QUERY, on_change=_use_picked_query)
     previous, following = progress.neighbour_unjudged(current, -1), progress.neighbour_unjudged(current, 1)
+    back, forward, bar = st.columns([1, 1, 2], vertical_alignment="center")
     back.button(
         "◀ Previous unjudged",
         key="label.previous",
@@ -63,10 +63,9 @@ def render_set_navigator(golden: GoldenStore, golden_set: str, query: str) -> No
         type="primary",
     )
     total = len(progress.queries)
-    st.progress(
+    bar.progress(
         progress.judged / total,
-        text=f"{progress.judged} of {total} {'query' if total == 1 else 'queries'} judged "
-        "(a query counts once it has a chunk-level grade)",
+        text=f"{progress.judged} of {total} {'query' if total == 1 else 'queries'} judged",
     )
 
 
