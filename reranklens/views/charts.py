@@ -128,6 +128,8 @@ def slope_chart(
     )
     if top_k_only:
         fig.update_layout(margin={"t": 40, "b": 30, "l": 50, "r": 20}, title={"text": f"What moved in the top-{k}"})
+        # Ranks start at 1: no "0" tick above the first place (reversed: the best rank on top).
+        fig.update_yaxes(autorange=False, range=[max(max_rank, k + 1) + 0.5, 0.5])
     if not comparison.changes:
         fig.add_annotation(text="No results to compare", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
     return fig
