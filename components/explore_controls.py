@@ -40,8 +40,12 @@ _URL_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
 }
 
 
-def explore_controls(collections: list[str], rerankers: list[str], page: str) -> ExploreParams:
+def explore_controls(
+    collections: list[str], rerankers: list[str], page: str, reranker_label: Callable[[str], str] = str
+) -> ExploreParams:
     """Render the controls (query on top, settings in the sidebar) and return their values.
+
+    ``reranker_label`` shows a reranker in the picker (e.g. marks one that cannot load here).
 
     ``page`` names the calling page: entering a page loads its URL parameters once (a link from
     Explore to Label carries the query and settings), later reruns keep what the user set.
@@ -59,6 +63,7 @@ def explore_controls(collections: list[str], rerankers: list[str], page: str) ->
             "Reranker",
             rerankers,
             key=keys.RERANKER,
+            format_func=reranker_label,
             accept_new_options=True,
             help="A Hugging Face cross-encoder name, a local model directory, or http:MODEL for a /rerank API.",
         )

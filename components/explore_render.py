@@ -13,8 +13,16 @@ from components import keys
 from reranklens.ingest.embed import canonical_embedder_name
 from reranklens.types import SearchResult
 from reranklens.views import charts
-from reranklens.views.explore import ExploreView, display_name, first_stage_rows, latency_stages, search_title
-from reranklens.views.render import column_html, markdown_escape
+from reranklens.views.explore import (
+    ExploreView,
+    display_name,
+    first_stage_rows,
+    latency_stages,
+    latency_summary,
+    search_title,
+    stage_name,
+)
+from reranklens.views.render import column_html, legend_html, markdown_escape, top_k_html
 from reranklens.views.report import html_report, markdown_report, view_records
 from reranklens.workspace import Workspace
 
@@ -28,6 +36,9 @@ SCORE_MEANINGS = {
     "**p** = sigmoid(logit), a 0-1 relevance estimate.",
     "relevance": "**Reranker score** = the hosted API's relevance score, already 0-1.",
 }
+# The columns show this many cards until "Show all" is on: the story is in the top ranks.
+COLUMN_ROWS = 10
+STORY_CHART_HEIGHT = 330
 
 
 def render_summary(view: ExploreView) -> None:
@@ -60,35 +71,77 @@ def render_first_stage(search: SearchResult, k: int, reranker: str) -> None:
     left, right = st.columns(2, gap="medium")
     with left:
         st.subheader(search_title(search))
-        st.html(column_html(first_stage_rows(search), "left", k, search.query))
+        st.html(column_html(first_stage_rows(search)[:COLUMN_ROWS], "left", k, search.query))
     with right:
         st.subheader("Reranked")
         st.info(f"Reranking {len(search.hits)} candidates with {display_name(reranker)}…", icon="⏳")
 
 
+def render_fallback(view: ExploreView, reason: str) -> None:
+    """No cross-encoder: say what is compared instead (always vector before, hybrid after) and why."""
+    st.warning(
+        f"**No cross-encoder available: comparing {view.left_title} (before) with {view.right_title} (after) "
+        "instead.**",
+        icon="🧭",
+    )
+    with st.expander("Why, and how to get a reranker"):
+        st.markdown(markdown_escape(reason))
+
+
+def render_story(view: ExploreView) -> None:
+    """The first screen's picture: the colour key, the top-k before and after, and what moved."""
+    st.html(legend_html(view.k))
+    table, slope = st.columns([1.1, 1], gap="medium")
+    with table:
+        st.html(top_k_html(view))
+    with slope.container(key="rl-story-slope"):
+        st.plotly_chart(
+            charts.slope_chart(
+                view.comparison,
+                _chart_labels(view),
+                view.left_title,
+                view.right_title,
+                top_k_only=True,
+                height=STORY_CHART_HEIGHT,
+            ),
+            key="story_slope_chart",
+        )
+
+
 def render_columns(view: ExploreView) -> None:
+    """Both rankings as cards: the top ``COLUMN_ROWS`` each, all N with the toggle."""
+    total = max(len(view.left_rows()), len(view.right_rows()))
+    show_all = total > COLUMN_ROWS and st.toggle(
+        f"Show all {total} candidates", key=keys.SHOW_ALL, help=f"The columns show the top {COLUMN_ROWS} by default."
+    )
+    limit = None if show_all else COLUMN_ROWS
     left, right = st.columns(2, gap="medium")
     with left:
         st.subheader(view.left_title)
-        st.html(column_html(view.left_rows(), "left", view.k, view.query))
+        st.html(column_html(view.left_rows()[:limit], "left", view.k, view.query))
     with right:
         st.subheader(view.right_title)
-        st.html(column_html(view.right_rows(), "right", view.k, view.query))
+        st.html(column_html(view.right_rows()[:limit], "right", view.k, view.query))
 
 
 def render_charts(view: ExploreView) -> None:
-    labels = {row.chunk.chunk_id: f"{row.chunk.doc_id} › {row.chunk.heading}" for row in view.rows}
-    slope, scatter = st.columns(2)
-    slope.plotly_chart(
-        charts.slope_chart(view.comparison, labels, view.left_title, view.right_title), key="slope_chart"
-    )
+    labels = _chart_labels(view)
     points = [
         charts.ScatterPoint(row.chunk.chunk_id, labels[row.chunk.chunk_id], row.similarity, row.right_score, row.status)
         for row in view.rows
         if row.similarity is not None and row.right_score is not None
     ]
     y_title = "Cross-encoder score (logit)" if view.rerank else f"{view.right_title} score"
+    scatter, slope = st.columns(2)
     scatter.plotly_chart(charts.score_scatter(points, y_title=y_title), key="score_scatter")
+    with slope.expander(f"Every candidate's rank, before and after ({len(view.rows)} chunks)"):
+        st.plotly_chart(
+            charts.slope_chart(view.comparison, labels, view.left_title, view.right_title), key="slope_chart"
+        )
+
+
+def _chart_labels(view: ExploreView) -> dict[str, str]:
+    return {row.chunk.chunk_id: f"{row.chunk.doc_id} › {row.chunk.heading}" for row in view.rows}
 
 
 def render_score_panel(view: ExploreView) -> None:
@@ -139,10 +192,13 @@ def render_truncation(view: ExploreView, workspace: Workspace) -> None:
 
 def render_latency(view: ExploreView) -> None:
     """Every stage, with the reranker split into tokenize / model / post-processing."""
-    stages = latency_stages(view.timings_ms)
+    stages = {stage_name(stage): ms for stage, ms in latency_stages(view.timings_ms).items()}
     st.plotly_chart(charts.latency_bar(stages), key="latency_bar")
-    if view.rerank is not None and view.rerank.timings_ms.get("rerank_model", 0.0) == 0.0:
-        st.caption("Every reranker score came from the cache: this query was scored before with this model.")
+    if view.rerank is not None and view.rerank.all_cached:
+        st.caption(
+            "Every reranker score came from the cache: this query was scored before with this model. "
+            + markdown_escape(latency_summary(view))
+        )
 
 
 def render_exports(view: ExploreView) -> None:

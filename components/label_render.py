@@ -12,7 +12,7 @@ from components.suggest_render import render_suggestion
 from reranklens.errors import RerankLensError
 from reranklens.golden.store import GRADE_LABELS, GoldenStore
 from reranklens.golden.suggest import Suggestion
-from reranklens.views.label_sheet import LabelCandidate, LabelSheet
+from reranklens.views.label_sheet import LabelCandidate, LabelSheet, set_progress
 from reranklens.views.render import label_card_html, markdown_escape, query_terms
 
 GRADE_BUTTONS = {0: "0 · not relevant", 1: "1 · related", 2: "2 · relevant", 3: "3 · answers it"}
@@ -32,9 +32,65 @@ def render_sheet_summary(sheet: LabelSheet, k: int) -> None:
         )
 
 
+def render_set_navigator(golden: GoldenStore, golden_set: str, query: str) -> None:
+    """Step through a golden set without typing: a picker of its queries, Previous / Next unjudged query,
+    and how many of its queries hold a label. Each control sets the query box in a callback, that is
+    before the box is drawn again (setting it after would raise StreamlitAPIException)."""
+    progress = set_progress(golden, golden_set)
+    if not progress.queries:
+        return
+    texts = [q.text for q in progress.queries]
+    current = " ".join(query.split())
+    st.session_state[keys.PICKED_QUERY] = current if current in texts else ""
+    st.selectbox("…or pick a query of this set", [""] + texts, key=keys.PICKED_QUERY, on_change=_use_picked_query)
+    previous, following = progress.neighbour_unjudged(current, -1), progress.neighbour_unjudged(current, 1)
+    back, forward, bar = st.columns([1, 1, 2], vertical_alignment="center")
+    back.button(
+        "◀ Previous unjudged",
+        key="label.previous",
+        disabled=previous is None,
+        on_click=_use_query,
+        args=(previous.text if previous else "",),
+        width="stretch",
+    )
+    forward.button(
+        "Next unjudged ▶",
+        key="label.next",
+        disabled=following is None,
+        on_click=_use_query,
+        args=(following.text if following else "",),
+        width="stretch",
+        type="primary",
+    )
+    total = len(progress.queries)
+    bar.progress(
+        progress.judged / total,
+        text=f"{progress.judged} of {total} {'query' if total == 1 else 'queries'} judged",
+    )
+
+
+def _use_picked_query() -> None:
+    if picked := st.session_state.get(keys.PICKED_QUERY):
+        _use_query(picked)
+
+
+def _use_query(text: str) -> None:
+    if text:
+        st.session_state[keys.QUERY] = text
+        st.session_state[keys.PICKED_QUERY] = text
+
+
+def note_key(golden_set: str, query: str) -> str:
+    """The note box's key: one box per set and query, so it never shows another query's note."""
+    digest = hashlib.sha1(f"{golden_set}\x1f{' '.join(query.split())}".encode()).hexdigest()[:10]
+    return f"{keys.QUERY_NOTE}|{digest}"
+
+
 def render_query_note(golden: GoldenStore, golden_set: str, query: str, note: str) -> None:
     with st.form("query_note", border=False):
-        text = st.text_area("Note on this query (e.g. why it hallucinated)", value=note, key=keys.QUERY_NOTE)
+        text = st.text_area(
+            "Note on this query (e.g. why it hallucinated)", value=note, key=note_key(golden_set, query)
+        )
         if st.form_submit_button("Save note"):
             try:
                 golden.add_query(golden_set, query, note=text)
@@ -76,6 +132,8 @@ def render_grading(
             args=(golden, golden_set, query, chunk_id, who, suggestion),
             help=" / ".join(GRADE_BUTTONS.values()),
         )
+        if candidate.grade is not None:  # the chosen grade, unmistakable (our own fixed text, no user text)
+            control.markdown(f":blue-background[**✓ graded {GRADE_BUTTONS.get(candidate.grade, candidate.grade)}**]")
 
 
 def grade_key(golden_set: str, query: str, chunk_id: str) -> str:

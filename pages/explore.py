@@ -9,22 +9,25 @@ from components.explore_render import (
     render_columns,
     render_embedder_alarm,
     render_exports,
+    render_fallback,
     render_first_stage,
     render_latency,
     render_score_panel,
+    render_story,
     render_summary,
     render_truncation,
 )
-from components.rerankers import reranker_options
+from components.rerankers import reranker_label, reranker_options
 from components.resources import collection_names, show_error, workspace_with_demo
 from reranklens.errors import RerankLensError
-from reranklens.views.render import markdown_escape
 
 st.title("🔎 Explore")
 workspace = workspace_with_demo()
 collections = collection_names(workspace)
 
-params = explore_controls(collections, reranker_options(workspace.settings), page="explore")
+params = explore_controls(
+    collections, reranker_options(workspace.settings), page="explore", reranker_label=reranker_label(workspace.settings)
+)
 if not params.query:
     st.info("Type a question above to see its candidates before and after reranking.")
     st.stop()
@@ -46,14 +49,10 @@ except RerankLensError as exc:
 pending.empty()
 
 if no_reranker:
-    st.warning(
-        f"**No cross-encoder available, comparing {view.left_title} with {view.right_title} instead.** "
-        + markdown_escape(no_reranker),
-        icon="🧭",
-    )
-
+    render_fallback(view, no_reranker)
 render_summary(view)
 render_embedder_alarm(workspace, params.collection)
+render_story(view)
 if st.button("🏷️ Label this query", help="Open the Label page with this query and these settings"):
     st.switch_page("pages/label.py", query_params=url_params(params))
 render_columns(view)

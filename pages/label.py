@@ -4,8 +4,8 @@ import streamlit as st
 
 from components import keys
 from components.explore_controls import explore_controls
-from components.label_render import render_grading, render_query_note, render_sheet_summary
-from components.rerankers import reranker_options
+from components.label_render import render_grading, render_query_note, render_set_navigator, render_sheet_summary
+from components.rerankers import reranker_label, reranker_options
 from components.resources import collection_names, show_error, workspace_with_demo
 from components.suggest_render import render_label_suggestions
 from reranklens.errors import RerankLensError
@@ -29,15 +29,11 @@ with st.sidebar:
     who = st.text_input("Your name (stored with each label)", key=keys.LABELER)
     scope = st.radio("Show", ["top-k of either ranking", "all candidates"], key=keys.LABEL_SCOPE)
 
-params = explore_controls(collections, reranker_options(workspace.settings), page="label")
+params = explore_controls(
+    collections, reranker_options(workspace.settings), page="label", reranker_label=reranker_label(workspace.settings)
+)
 st.query_params["set"] = golden_set or ""
-if golden_set in golden.names() and golden.query_list(golden_set):
-    picked = st.selectbox(
-        "…or pick a query of this set", [""] + [q.text for q in golden.query_list(golden_set)], key=keys.PICKED_QUERY
-    )
-    if picked and picked != params.query:
-        st.session_state[keys.QUERY] = picked
-        st.rerun()
+render_set_navigator(golden, golden_set, params.query)
 if not params.query or not golden_set:
     st.info("Type a query (or pick one of the set) to judge its candidates.")
     st.stop()

@@ -197,3 +197,11 @@ class RerankResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     max_tokens: int | None = None
     warnings: tuple[str, ...] = ()
+    # How many scores came from the score cache; when all did, ``timings_ms`` times only the lookups and
+    # ``first_run_ms`` holds the timings of the run that computed them (None when not known).
+    cached_scores: int = 0
+    first_run_ms: dict[str, float] | None = None
+
+    @property
+    def all_cached(self) -> bool:
+        return bool(self.hits) and self.cached_scores >= len(self.hits)

@@ -25,7 +25,7 @@ from reranklens.ingest.embed import Embedder, canonical_embedder_name, make_embe
 from reranklens.ingest.pipeline import ProgressCallback, ingest
 from reranklens.models.registry import ModelRegistry
 from reranklens.rerank.rerankers import Reranker, make_reranker, rerank
-from reranklens.rerank.score_cache import ScoreCache
+from reranklens.rerank.score_cache import ScoreCache, text_key
 from reranklens.retrieve.search import (
     BM25Index,
     Stopwatch,
@@ -68,6 +68,9 @@ class Workspace:
         self.score_cache: ScoreCache[PassageScore] = ScoreCache()
         # A repeated query (a Streamlit rerun, an evaluation run again) skips the embedder too.
         self.query_vectors: ScoreCache[np.ndarray] = ScoreCache(QUERY_VECTOR_CACHE)
+        # Timings of the run that scored a (model, query, candidates) triple, reported again when the
+        # same triple is answered from the score cache (a rerun's own timing is only the lookups).
+        self.first_rerank_ms: ScoreCache[dict[str, float]] = ScoreCache(QUERY_VECTOR_CACHE)
 
     @cached_property
     def store(self) -> VectorStore:
@@ -99,8 +102,19 @@ class Workspace:
             return self._rerankers[key]
 
     def rerank(self, search: SearchResult, reranker: str | None = None) -> RerankResult:
-        """Rerank a search's candidates; scores are cached per (model, query, passage)."""
-        return rerank(self.reranker(reranker), search.query, search.hits, self.score_cache)
+        """Rerank a search's candidates; scores are cached per (model, query, passage). When every score
+        came from the cache, ``first_run_ms`` carries the timings of the run that computed them."""
+        model = self.reranker(reranker)
+        result = rerank(model, search.query, search.hits, self.score_cache)
+        key = (
+            model.cache_key,
+            text_key(search.query),
+            text_key("\x1f".join(text_key(hit.chunk.passage) for hit in search.hits)),
+        )
+        if result.all_cached:
+            return replace(result, first_run_ms=self.first_rerank_ms.get(key))
+        self.first_rerank_ms.put(key, dict(result.timings_ms))
+        return result
 
     def explore(
         self,
@@ -113,8 +127,8 @@ class Workspace:
     ) -> tuple[ExploreView, str | None]:
         """The Explore view, and the reason when no reranker could be used.
 
-        Without a reranker the right-hand ranking is hybrid search (vector search when the
-        first stage already is hybrid), so the comparison stays useful offline.
+        Without a reranker the comparison is vector search (before) against hybrid search (after),
+        whichever first stage was asked for, so it stays useful offline.
         """
         check_top_k(k)
         return self.second_stage(self.search(query, collection, mode, candidates), candidates, k, reranker)
@@ -128,9 +142,19 @@ class Workspace:
         try:
             return reranked_view(search, self.rerank(search, reranker), k), None
         except ModelUnavailableError as exc:
-            other_mode: SearchMode = "vector" if search.mode == "hybrid" else "hybrid"
-            other = self.search(search.query, search.collection, other_mode, candidates)
-            return alternative_view(search, other, k), str(exc)
+            # Always vector (before) vs hybrid (after), whichever the first stage was: the other way
+            # round the weaker method would be "after", and chunks it misses would look like losses.
+            before = (
+                search
+                if search.mode == "vector"
+                else self.search(search.query, search.collection, "vector", candidates)
+            )
+            after = (
+                search
+                if search.mode == "hybrid"
+                else self.search(search.query, search.collection, "hybrid", candidates)
+            )
+            return alternative_view(before, after, k), str(exc)
 
     def label_sheet(self, view: ExploreView, golden_set: str) -> LabelSheet:
         """The Label page's candidates for ``view``'s query, with grades and orphaned labels."""

@@ -206,3 +206,15 @@ def test_threshold_chart_escapes_labels() -> None:
 
     assert fig.data[0].customdata[0][0] == "&lt;img src=x onerror=alert(1)&gt;"
     assert_escaped(fig)
+
+
+def test_compact_slope_chart_draws_only_the_top_k_moves_from_rank_one() -> None:
+    comparison = compare_rankings(VECTOR, RERANKED, k=3)
+    fig = slope_chart(comparison, {}, top_k_only=True, height=330)
+
+    moved = [c for c in comparison.changes if c.status != "outside"]
+    assert len(fig.data) == len(moved) and moved
+    assert all(not trace.showlegend for trace in fig.data)
+    assert fig.layout.height == 330
+    low, high = fig.layout.yaxis.range
+    assert high == 0.5 and low >= 3.5  # reversed, starting at rank 1 (no "0" tick)

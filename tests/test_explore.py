@@ -17,7 +17,7 @@ from reranklens.errors import InvalidInputError
 from reranklens.ingest.chunking import ChunkingOptions
 from reranklens.types import Chunk, Hit, RerankedHit, RerankResult, SearchMode, SearchResult
 from reranklens.views.compare import compare_rankings
-from reranklens.views.explore import alternative_view, check_top_k, reranked_view
+from reranklens.views.explore import alternative_view, check_top_k, latency_summary, reranked_view
 from reranklens.workspace import Workspace
 
 IDS = ("a", "b", "c", "d", "e")
@@ -298,6 +298,14 @@ def test_explore_twice_reuses_cached_scores(explore_ws: Workspace, test_cross_en
 
     assert explore_ws.score_cache.hits - hits_before == len(second.rows) == 4
     assert [r.chunk.chunk_id for r in second.right_rows()] == [r.chunk.chunk_id for r in first.right_rows()]
+    # Issue 14 finding 5: the repeat says its scores are cached and keeps the first run's timing.
+    assert first.rerank is not None and second.rerank is not None
+    assert (first.rerank.all_cached, first.rerank.first_run_ms) == (False, None)
+    assert second.rerank.all_cached and second.rerank.cached_scores == 4
+    assert second.rerank.first_run_ms == first.rerank.timings_ms
+    assert f"Rerank cached (first run {first.timings_ms['rerank']:,.0f} ms)" in latency_summary(second) or (
+        first.timings_ms["rerank"] < 10 and "Rerank cached (first run " in latency_summary(second)
+    )
 
 
 def test_explore_offline_falls_back_to_hybrid_with_the_reason(explore_ws: Workspace, offline_hub: None) -> None:
@@ -312,11 +320,15 @@ def test_explore_offline_falls_back_to_hybrid_with_the_reason(explore_ws: Worksp
     assert {"bm25_search", "fuse", "hybrid_embed"} <= set(view.timings_ms)
 
 
-def test_explore_offline_from_hybrid_compares_with_vector(explore_ws: Workspace, offline_hub: None) -> None:
+def test_explore_offline_from_hybrid_still_compares_vector_before_hybrid_after(
+    explore_ws: Workspace, offline_hub: None
+) -> None:
+    """Issue 14 finding 4: the fallback from hybrid used to flip to hybrid (before) vs vector (after)."""
     view, reason = explore_ws.explore("reset password", "tiny", mode="hybrid", candidates=10)
 
     assert reason is not None
-    assert (view.left_title, view.right_title) == ("Hybrid (vector + BM25)", "Vector search")
+    assert (view.left_title, view.right_title) == ("Vector search", "Hybrid (vector + BM25)")
+    assert (view.left.mode, view.right_mode) == ("vector", "hybrid")
 
 
 def test_explore_refuses_top_k_out_of_range(explore_ws: Workspace) -> None:

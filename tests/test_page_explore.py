@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from components import keys
 from components.explore_controls import EXAMPLE_QUERY
-from components.explore_render import SCORE_MEANINGS
+from components.explore_render import COLUMN_ROWS, SCORE_MEANINGS
 from components.resources import get_workspace
 from reranklens.config import DEFAULT_RERANKER
 from reranklens.models.hub import local_model_path
@@ -89,20 +89,30 @@ def column_cards(body: str) -> list[tuple[str, str]]:
     return [(html.unescape(match["chunk"]), match["status"]) for match in _CARD.finditer(body)]
 
 
+def column_bodies(at: AppTest) -> list[str]:
+    return [element.value for element in at.html if element.value.startswith('<div class="rl-column ')]
+
+
 def columns(at: AppTest) -> dict[str, list[tuple[str, str]]]:
     """The two ranking columns as ``{"left"|"right": [(chunk_id, status), ...]}``."""
-    bodies = [element.value for element in at.html]
-    assert len(bodies) == 2, f"expected two ranking columns, got {len(bodies)} html elements"
+    bodies = column_bodies(at)
+    assert len(bodies) == 2, f"expected two ranking columns, got {len(bodies)}"
     left = next(body for body in bodies if body.startswith('<div class="rl-column rl-left">'))
     right = next(body for body in bodies if body.startswith('<div class="rl-column rl-right">'))
     return {"left": column_cards(left), "right": column_cards(right)}
 
 
-def expected_columns(view: ExploreView) -> dict[str, list[tuple[str, str]]]:
+def expected_columns(view: ExploreView, limit: int | None = COLUMN_ROWS) -> dict[str, list[tuple[str, str]]]:
+    """What the columns show: the top ``limit`` of each ranking (all with "Show all" on)."""
     return {
-        "left": [(row.chunk.chunk_id, row.status) for row in view.left_rows()],
-        "right": [(row.chunk.chunk_id, row.status) for row in view.right_rows()],
+        "left": [(row.chunk.chunk_id, row.status) for row in view.left_rows()[:limit]],
+        "right": [(row.chunk.chunk_id, row.status) for row in view.right_rows()[:limit]],
     }
+
+
+def show_all(at: AppTest) -> AppTest:
+    at.toggle(key=keys.SHOW_ALL).set_value(True)
+    return run_ok(at)
 
 
 def count(cards: list[tuple[str, str]], status: str) -> int:
@@ -137,12 +147,16 @@ def test_first_visit_shows_the_example_with_the_offline_fallback(fallback_env: N
     assert at.slider(key=keys.TOP_K).value == 3
     assert at.radio(key=keys.MODE).value == "vector"
     fallback = [w.value for w in at.warning if "No cross-encoder available" in w.value]
-    assert len(fallback) == 1 and "Hybrid" in fallback[0], [w.value for w in at.warning]
+    assert len(fallback) == 1 and "Vector search (before) with Hybrid" in fallback[0], [w.value for w in at.warning]
     assert [s.value for s in at.subheader][:2] == ["Vector search", "Hybrid (vector + BM25)"]
 
     shown = columns(at)
     view = offline_view(page_engine, EXAMPLE_QUERY)
     assert shown == expected_columns(view)
+    assert len(shown["left"]) == len(shown["right"]) == COLUMN_ROWS
+    assert at.toggle(key=keys.SHOW_ALL).label == "Show all 50 candidates"
+    shown = columns(show_all(at))
+    assert shown == expected_columns(view, None)
     assert len(shown["left"]) == len(shown["right"]) == 50
     # Hybrid search changes the example's top 3, and what entered is green on the right.
     assert 0 < count(shown["right"], "entered_top_k") == len(view.comparison.entered)
@@ -158,9 +172,9 @@ def test_reranked_view_matches_the_engine(
     assert not [w for w in at.warning if "No cross-encoder available" in w.value]
     assert any("untrained" in w.value for w in at.warning), [w.value for w in at.warning]
 
-    shown = columns(at)
+    shown = columns(show_all(at))
     view = reranked_view(page_engine, EXAMPLE_QUERY)
-    assert shown == expected_columns(view)
+    assert shown == expected_columns(view, None)
     assert len(shown["left"]) == len(shown["right"]) == 50
     # Reranking reorders one candidate set: each chunk has one status, shown in both columns,
     # and as many chunks enter the top k as leave it.
@@ -245,7 +259,7 @@ def test_unknown_collection_in_the_url_falls_back_to_demo(page_env: None) -> Non
 
     assert at.selectbox(key=keys.COLLECTION).value == DEMO_COLLECTION
     assert url(at)["collection"] == DEMO_COLLECTION
-    assert len(at.html) == 2
+    assert len(column_bodies(at)) == 2
 
 
 def test_empty_query_asks_for_one(page_env: None) -> None:
@@ -254,7 +268,7 @@ def test_empty_query_asks_for_one(page_env: None) -> None:
     run_ok(at)
 
     assert [i.value for i in at.info] == ["Type a question above to see its candidates before and after reranking."]
-    assert not at.html
+    assert not column_bodies(at)
 
 
 def test_threshold_slider_counts_the_chunks_that_pass(fallback_env: None, page_engine: Workspace) -> None:
@@ -284,14 +298,17 @@ def test_threshold_slider_can_cut_between_close_scores(page_env: None) -> None:
     assert threshold.step <= (threshold.max - threshold.min) / 20
 
 
-def test_score_panel_explains_each_column_when_hybrid_comes_first(fallback_env: None) -> None:
+def test_hybrid_retrieval_without_a_reranker_still_compares_vector_before_hybrid_after(fallback_env: None) -> None:
+    """Issue 14 finding 4: with Retrieval = Hybrid the fallback flipped to hybrid -> vector."""
     at = new_app()
     at.query_params["mode"] = "hybrid"
     run_ok(at)
 
-    assert [s.value for s in at.subheader][:2] == ["Hybrid (vector + BM25)", "Vector search"]
+    assert [s.value for s in at.subheader][:2] == ["Vector search", "Hybrid (vector + BM25)"]
+    [fallback] = [w.value for w in at.warning if "No cross-encoder available" in w.value]
+    assert "Vector search (before) with Hybrid (vector + BM25) (after)" in fallback
     panel = next(e for e in at.expander if e.label.startswith("What the scores mean"))
-    assert [m.value for m in panel.markdown][:2] == [SCORE_MEANINGS["hybrid"], SCORE_MEANINGS["vector"]]
+    assert [m.value for m in panel.markdown][:2] == [SCORE_MEANINGS["vector"], SCORE_MEANINGS["hybrid"]]
 
 
 def test_document_markup_shows_as_text(page_env: None, xss_doc: XssDoc) -> None:
@@ -300,12 +317,14 @@ def test_document_markup_shows_as_text(page_env: None, xss_doc: XssDoc) -> None:
     at.query_params["q"] = xss_doc.query
     run_ok(at)
 
-    bodies = [element.value for element in at.html]
-    assert len(bodies) == 2
-    for body in bodies:
+    assert len(column_bodies(at)) == 2
+    for body in [element.value for element in at.html]:  # the columns, the top-k table, the legend
         assert "<img" not in body and "<script" not in body and "<b " not in body
+    for body in column_bodies(at):
         for markup in (xss_doc.img, xss_doc.script, xss_doc.heading):
             assert html.escape(markup) in body
+    [top_k] = [element.value for element in at.html if element.value.startswith('<table class="rl-topk"')]
+    assert html.escape(xss_doc.heading) in top_k
 
 
 def test_embedder_mismatch_is_a_visible_alarm(page_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -315,3 +334,23 @@ def test_embedder_mismatch_is_a_visible_alarm(page_env: None, monkeypatch: pytes
     mismatch = [w.value for w in at.warning if w.value.startswith("Embedder mismatch")]
     assert len(mismatch) == 1
     assert "sentence-transformers/all-MiniLM-L6-v2" in mismatch[0] and "openai:text-embedding-3-small" in mismatch[0]
+
+
+def test_first_screen_tells_the_story_top_k_before_and_after(fallback_env: None, page_engine: Workspace) -> None:
+    """Issue 14 finding 3: summary, a compact before/after top-k and the slope chart come before the columns."""
+    at = run_ok(new_app())
+    view = offline_view(page_engine, EXAMPLE_QUERY)
+    [top_k] = [element.value for element in at.html if element.value.startswith('<table class="rl-topk"')]
+    cells = [(html.unescape(m["chunk"]), m["status"]) for m in _TOP_K_CELL.finditer(top_k)]
+    before = [(r.chunk.chunk_id, r.status) for r in view.left_rows()[:3]]
+    after = [(r.chunk.chunk_id, r.status) for r in view.right_rows()[:3]]
+    assert cells == [cell for pair in zip(before, after, strict=True) for cell in pair]  # row by row
+    for row in view.comparison.entered:
+        assert f"entered, from #{row.left_rank}" in top_k or (row.left_rank is None and "new" in top_k)
+    for row in view.comparison.left:
+        assert f"left, → #{row.right_rank}" in top_k or (row.right_rank is None and "→ absent" in top_k)
+    legend = next(element.value for element in at.html if element.value.startswith('<div class="rl-legend"'))
+    assert "entered the top-3" in legend and "left the top-3" in legend and "stayed in the top-3" in legend
+
+
+_TOP_K_CELL = re.compile(r'<td class="rl-topk-cell rl-(?P<status>\w+)" data-chunk="(?P<chunk>[^"]*)"')

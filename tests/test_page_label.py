@@ -137,3 +137,74 @@ def test_explore_hands_query_and_settings_to_label(label_env: None) -> None:
     assert [t.value for t in at.title] == ["🏷️ Label"]
     assert at.text_input[0].value == QUERY
     assert any(m.label == "Unjudged in a top-4" for m in at.metric)
+
+
+def copy_of_demo_set(golden: GoldenStore) -> tuple[str, list[str]]:
+    """A fresh golden set holding the demo set's queries (no grades), and their texts in order."""
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    texts = [q.text for q in golden.query_list("demo")][:4]
+    for text in texts:
+        golden.add_query(name, text)
+    return name, texts
+
+
+def test_picking_a_query_of_the_set_loads_it(label_env: None, golden: GoldenStore) -> None:
+    """Finding 1 of issue 14: the picker set the query box's state after the box existed, and crashed."""
+    name, texts = copy_of_demo_set(golden)
+    at = label_page("", name)
+    assert not at.exception
+    picker = next(s for s in at.selectbox if s.label == "…or pick a query of this set")
+    picker.select(texts[2]).run()
+    assert not at.exception
+    assert at.text_input[0].value == texts[2]
+    assert any(m.label == "Judged (chunk level)" for m in at.metric)
+    # Once more after a query is loaded (the crash also happened then).
+    next(s for s in at.selectbox if s.label == "…or pick a query of this set").select(texts[1]).run()
+    assert not at.exception
+    assert at.text_input[0].value == texts[1]
+
+
+def test_next_and_previous_unjudged_step_through_the_set(label_env: None, golden: GoldenStore) -> None:
+    name, texts = copy_of_demo_set(golden)
+    golden.judge(name, golden.add_query(name, texts[1]), "chunk", "some-chunk", 2)
+    at = label_page(texts[0], name)
+    assert not at.exception
+    assert at.get("progress")[0].proto.text.startswith(f"1 of {len(texts)} queries judged")
+
+    next(b for b in at.button if b.label == "Next unjudged ▶").click().run()
+    assert not at.exception
+    assert at.text_input[0].value == texts[2]  # texts[1] is judged: skipped
+    assert next(s for s in at.selectbox if s.label == "…or pick a query of this set").value == texts[2]
+
+    next(b for b in at.button if b.label == "◀ Previous unjudged").click().run()
+    assert at.text_input[0].value == texts[0]
+    next(b for b in at.button if b.label == "◀ Previous unjudged").click().run()
+    assert at.text_input[0].value == texts[3]  # wraps around
+
+    at.button_group[0].set_value(3).run()
+    assert at.get("progress")[0].proto.text.startswith(f"2 of {len(texts)} queries judged")
+
+
+def test_note_box_shows_the_stored_note_of_the_current_set_and_query(label_env: None, golden: GoldenStore) -> None:
+    """Finding 2 of issue 14: the note box kept the last query's note, and was empty after a set switch."""
+    name, texts = copy_of_demo_set(golden)
+    other = f"t-{uuid.uuid4().hex[:8]}"
+    golden.add_query(other, texts[0], note="note kept in the other set")
+    at = label_page(texts[0], name)
+    at.text_area[0].input("first query's note")
+    next(b for b in at.button if b.label == "Save note").click()
+    at.run()
+    assert golden.find_query(name, texts[0]).note == "first query's note"
+
+    at.text_input[0].input(texts[1]).run()
+    assert not at.exception
+    assert at.text_area[0].value == ""
+    next(b for b in at.button if b.label == "Save note").click()
+    at.run()
+    assert golden.find_query(name, texts[0]).note == "first query's note"
+
+    at.text_input[0].input(texts[0]).run()
+    assert at.text_area[0].value == "first query's note"
+    at.selectbox(key="label.golden_set").select(other).run()
+    assert not at.exception
+    assert at.text_area[0].value == "note kept in the other set"

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 
 from reranklens.types import Chunk
 from reranklens.views.compare import Status
 from reranklens.views.explore import ViewRow
-from reranklens.views.render import column_html, highlight, query_terms, row_html, shift_badge
+from reranklens.views.render import (
+    column_html,
+    highlight,
+    markdown_html,
+    markdown_inline_html,
+    query_terms,
+    row_html,
+    shift_badge,
+)
 
 PAYLOAD = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+# The only tags the Markdown renderer may write; everything else in a document shows as text.
+SAFE_TAGS = {"p", "br", "strong", "em", "code", "pre", "ul", "ol", "li", "blockquote", "span", "mark"}
 
 
 def make_row(
@@ -198,3 +209,73 @@ def test_column_highlights_the_query_terms_of_every_row() -> None:
     assert out.count('class="rl-row ') == 2
     assert "<mark>Nightly</mark> jobs." in out
     assert "<mark>Backups</mark> <mark>run</mark> <mark>nightly</mark>." in out
+
+
+# -- safe Markdown (issue 14 finding 8) -----------------------------------------------------------
+
+HOSTILE_MARKDOWN = [
+    PAYLOAD,
+    "**<img src=x onerror=alert(1)>**",
+    "*<script>alert(2)</script>*",
+    "`<iframe src=//evil>`",
+    "[click](javascript:alert(3))",
+    '[<b onmouseover="alert(4)">x</b>](https://evil.example/" onclick="alert(5))',
+    "![pixel](https://evil.example/p.png)",
+    "![<img src=x onerror=alert(6)>](x)",
+    "```html\n<script>alert(7)</script>\n```",
+    "- <a href='javascript:alert(8)'>item</a>\n- **two**",
+    "# <svg onload=alert(9)>",
+    "> <style>body{display:none}</style>",
+    "**a *b `c **d** e` f* g**",
+    "_" * 50 + "*" * 50 + "`" * 50,
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE_MARKDOWN)
+def test_markdown_of_hostile_text_has_only_our_own_tags(text: str) -> None:
+    for out in (markdown_html(text, ["img", "script", "alert"]), markdown_inline_html(text, ["img"])):
+        tags = set(re.findall(r"<([A-Za-z][\w-]*)", out))
+        assert tags <= SAFE_TAGS, (tags - SAFE_TAGS, out)
+        assert not re.search(r"<[^>]*\s(on\w+|href|src)\s*=", out), out
+        # Every attribute in the output is one we wrote: class, title, style.
+        assert set(re.findall(r"\s([a-z-]+)=\"", out)) <= {"class", "title", "style"}, out
+
+
+def test_markdown_keeps_every_character_of_the_text_visible() -> None:
+    text = "Run `rm -rf <dir>` then [docs](https://x.io/a_b) & **done** <b>"
+    shown = html.unescape(re.sub(r"<[^>]+>", "", markdown_inline_html(text)))
+    assert shown == "Run rm -rf <dir> then docs (↗ https://x.io/a_b) & done <b>"
+
+
+def test_markdown_formats_emphasis_code_lists_and_headings() -> None:
+    text = (
+        "# Forgot password?\n\n**Forgot password?** Use *Settings*.\n\n- one\n- `two`\n\n1. first\n\n```\ncode <x>\n```"
+    )
+    out = markdown_html(text, [])
+    assert '<p style="margin:0 0 0.3em 0"><strong>Forgot password?</strong></p>' in out
+    assert "<strong>Forgot password?</strong> Use <em>Settings</em>." in out
+    assert re.search(r"<ul[^>]*><li>one</li><li><code>two</code></li></ul>", out)
+    assert re.search(r"<ol[^>]*><li>first</li></ol>", out)
+    assert "<code>code &lt;x&gt;</code></pre>" in out
+    assert "**" not in out and "```" not in out
+
+
+def test_links_are_not_clickable_but_marked_and_images_show_their_alt_text() -> None:
+    out = markdown_inline_html("See [the docs](https://docs.example/x) ![diagram](d.png)")
+    assert "<a" not in out and "href" not in out
+    assert 'the docs <span class="rl-link"' in out and "(↗ https://docs.example/x)" in out
+    assert '<span class="rl-image">[image: diagram]</span>' in out
+
+
+def test_card_preview_shows_formatted_markdown_and_the_full_text_too() -> None:
+    row = make_row(text="# Reset\n\n**Forgot password?** Click *Reset*.\n\n- step one\n- step two")
+    out = row_html(row, "right", 3, ["reset"])
+    preview = out.split('<div class="rl-preview">')[1].split("</div>")[0]
+    assert preview.startswith("<mark>Reset</mark> <strong>Forgot password?</strong>")
+    assert "• step one • step two" in preview
+    full = out.split('<div class="rl-full">')[1]
+    assert "<li>step one</li>" in full and "**" not in full
+
+
+def test_new_badge_says_what_new_means() -> None:
+    assert "not in the other ranking" in re.sub(r"<[^>]+>", "", shift_badge(None))

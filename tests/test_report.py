@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -108,7 +109,7 @@ def test_markdown_report_names_the_query_and_has_a_row_per_candidate(view: Explo
     assert len(table) == 1 + len(TEXTS)  # header + one row per candidate
     assert table[1].startswith("| 1 | 2 | +1 | stayed_in_top_k | evil")
     assert "> Warning: untrained" in report
-    assert "rerank 7 ms" in report
+    assert "Query embedding 4.0 ms, Vector search 1.0 ms, Rerank 7.0 ms" in report
 
 
 def test_markdown_report_defuses_a_malicious_chunk(view: ExploreView) -> None:
@@ -118,7 +119,7 @@ def test_markdown_report_defuses_a_malicious_chunk(view: ExploreView) -> None:
     assert "<img" not in report
     assert "![" not in report
     assert "](" not in report
-    assert "&lt;script&gt;" in report
+    assert "&lt;script>alert(1)&lt;/script>" in report
     evil_row = next(line for line in report.splitlines() if "evil" in line and "alert" in line)
     # The chunk's own pipes are escaped: the row keeps its six columns.
     assert evil_row.count("|") - evil_row.count("\\|") == 7
@@ -179,3 +180,32 @@ def test_html_report_escapes_a_malicious_query(view: ExploreView) -> None:
 
     assert "<script" not in report
     assert "<title>RerankLens report: &quot;&gt;&lt;script&gt;" in report
+
+
+def test_markdown_report_of_a_cached_rerank_says_cached_with_the_first_run_figure(view: ExploreView) -> None:
+    """Issue 14 finding 5: a repeated query's report said "rerank 1 ms" (the cache lookup)."""
+    assert view.rerank is not None
+    cached = replace(
+        view.rerank,
+        timings_ms={"rerank": 1.0, "rerank_model": 0.0},
+        cached_scores=len(view.rerank.hits),
+        first_run_ms={"rerank": 1163.0, "rerank_model": 1100.0},
+    )
+    repeated = replace(view, rerank=cached, timings_ms={"embed": 0.1, "vector_search": 1.0, "rerank": 1.0})
+
+    for report in (markdown_report(repeated), html_report(repeated)):
+        assert "Rerank cached (first run 1,163 ms)" in report
+        assert "Rerank 1" not in report
+    unknown = replace(repeated, rerank=replace(cached, first_run_ms=None))
+    assert "Rerank cached (scored in an earlier run)" in markdown_report(unknown)
+
+
+def test_markdown_report_reads_as_plain_text() -> None:
+    """Issue 14 finding 8: the report escaped nearly everything ("v2\\.4", "&gt;")."""
+    search = make_search({"a": "Upgrade to v2.4 (or later) if a > b - see the 1.0 notes & FAQ.", "b": "two"})
+    other = SearchResult(search.query, "tiny", "hybrid", search.hits[::-1], {})
+
+    report = markdown_report(alternative_view(search, other, k=1))
+
+    assert "Upgrade to v2.4 (or later) if a > b - see the 1.0 notes & FAQ." in report
+    assert "\\." not in report and "&gt;" not in report and "\\(" not in report

@@ -164,6 +164,7 @@ def rerank(
         timings_ms=timings,
         max_tokens=reranker.max_tokens,
         warnings=reranker.warnings(),
+        cached_scores=len(hits) - len(missing),
     )
 
 

@@ -64,8 +64,14 @@ def slope_chart(
     labels: Mapping[str, str],
     left_title: str = "Vector search",
     right_title: str = "Reranked",
+    *,
+    top_k_only: bool = False,
+    height: int | None = None,
 ) -> go.Figure:
     """Bump chart of every chunk's rank on the left and on the right, coloured by top-k status.
+
+    ``top_k_only`` draws only the chunks in either top-k (what entered, left or stayed), without a
+    legend (the page shows one), for a compact first-screen chart of ``height`` pixels.
 
     One trace per chunk (a line for chunks in both rankings, a lone marker on its side otherwise), grouped
     per status in the legend. The dashed line at ``k + 0.5`` is the top-k cut. ``labels`` maps chunk_id to
@@ -75,7 +81,8 @@ def slope_chart(
     k = comparison.k
     fig = go.Figure()
     shown_in_legend: set[str] = set()
-    for change in comparison.changes:
+    changes = [c for c in comparison.changes if not top_k_only or c.status != "outside"]
+    for change in changes:
         xs: list[str] = []
         ys: list[int] = []
         if change.left_rank is not None:
@@ -94,7 +101,7 @@ def slope_chart(
                 name=STATUS_LABELS[change.status],
                 legendgroup=change.status,
                 legendrank=STATUSES.index(change.status),
-                showlegend=change.status not in shown_in_legend,
+                showlegend=not top_k_only and change.status not in shown_in_legend,
                 line={"color": color, "width": 2.5 if change.status != "outside" else 1.5},
                 marker={"color": color, "size": 10},
                 opacity=0.5 if change.status == "outside" else 1.0,
@@ -104,7 +111,7 @@ def slope_chart(
         )
         shown_in_legend.add(change.status)
 
-    max_rank = max((r for c in comparison.changes for r in (c.left_rank, c.right_rank) if r is not None), default=k)
+    max_rank = max((r for c in changes for r in (c.left_rank, c.right_rank) if r is not None), default=k)
     fig.add_hline(
         y=k + 0.5,
         line={"dash": "dash", "color": "#616161", "width": 1},
@@ -116,9 +123,13 @@ def slope_chart(
         xaxis={"type": "category", "categoryorder": "array", "categoryarray": [left_x, right_x], "range": [-0.3, 1.3]},
         yaxis={"title": {"text": "Rank"}, "autorange": "reversed", "dtick": 1 if max_rank <= 30 else None},
         legend={"title": {"text": "Status"}},
-        height=max(320, 26 * max(max_rank, k + 1) + 140),
+        height=height or max(320, 26 * max(max_rank, k + 1) + 140),
         hovermode="closest",
     )
+    if top_k_only:
+        fig.update_layout(margin={"t": 40, "b": 30, "l": 50, "r": 20}, title={"text": f"What moved in the top-{k}"})
+        # Ranks start at 1: no "0" tick above the first place (reversed: the best rank on top).
+        fig.update_yaxes(autorange=False, range=[max(max_rank, k + 1) + 0.5, 0.5])
     if not comparison.changes:
         fig.add_annotation(text="No results to compare", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
     return fig

@@ -88,6 +88,62 @@ def latency_stages(timings_ms: dict[str, float]) -> dict[str, float]:
     return stages
 
 
+STAGE_NAMES = {
+    "embed": "Query embedding",
+    "vector_search": "Vector search",
+    "bm25_search": "BM25 search",
+    "fuse": "Fusion (RRF)",
+    "rerank": "Rerank",
+    "rerank_tokenize": "Rerank: tokenize",
+    "rerank_model": "Rerank: model",
+    "rerank_post": "Rerank: post-processing",
+    "rerank_other": "Rerank: cache and bookkeeping",
+}
+
+
+def stage_name(stage: str) -> str:
+    """A timing stage as a person reads it: ``vector_search`` -> "Vector search"; a stage of the second
+    first-stage search of a fallback view (``hybrid_vector_search``) -> "Hybrid: vector search".
+
+    >>> stage_name("rerank_model"), stage_name("hybrid_bm25_search"), stage_name("odd_stage")
+    ('Rerank: model', 'Hybrid: BM25 search', 'odd stage')
+    """
+    if stage in STAGE_NAMES:
+        return STAGE_NAMES[stage]
+    prefix, _, rest = stage.partition("_")
+    if prefix in ("vector", "hybrid", "bm25") and rest in STAGE_NAMES:
+        inner = STAGE_NAMES[rest]
+        inner = inner if inner.startswith("BM25") else inner[0].lower() + inner[1:]
+        return f"{ {'vector': 'Vector', 'hybrid': 'Hybrid', 'bm25': 'BM25'}[prefix] }: {inner}"
+    return stage.replace("_", " ")
+
+
+def latency_summary(view: ExploreView) -> str:
+    """One line of timings for reports: each first-stage step and the reranker's total; a reranking
+    answered from the score cache says "cached" and keeps the figure of the run that computed it.
+
+    e.g. "Query embedding 12 ms, Vector search 3 ms, Rerank cached (first run 1,163 ms)"
+    """
+    parts = [
+        f"{stage_name(stage)} {_ms(ms)}" for stage, ms in view.timings_ms.items() if not stage.startswith("rerank")
+    ]
+    rerank = view.rerank
+    if rerank is not None and rerank.all_cached:
+        first = (rerank.first_run_ms or {}).get("rerank")
+        parts.append(
+            f"Rerank cached (first run {_ms(first)})"
+            if first is not None
+            else "Rerank cached (scored in an earlier run)"
+        )
+    elif "rerank" in view.timings_ms:
+        parts.append(f"Rerank {_ms(view.timings_ms['rerank'])}")
+    return ", ".join(parts)
+
+
+def _ms(ms: float) -> str:
+    return f"{ms:,.1f} ms" if ms < 10 else f"{ms:,.0f} ms"
+
+
 def first_stage_rows(search: SearchResult) -> list[ViewRow]:
     """The first-stage candidates alone, as rows: what Explore shows while the reranker runs."""
     return [

@@ -65,3 +65,49 @@ def label_sheet(view: ExploreView, golden: GoldenStore, golden_set: str, existin
     )
     orphans = tuple(j for j in judgements if j.level == "chunk" and j.target_id not in existing_chunk_ids)
     return LabelSheet(golden_set=golden_set, query=query, candidates=candidates, orphans=orphans)
+
+
+@dataclass(frozen=True)
+class SetProgress:
+    """How far a golden set's queries are labelled on the Label page, in the set's order.
+
+    A query counts as judged once it has at least one chunk-level grade (a person's label); a
+    document-level grade alone (as imported BEIR qrels are) does not, so an imported set can
+    still be worked through chunk by chunk.
+    """
+
+    queries: tuple[GoldenQuery, ...]
+    judged_ids: frozenset[str]
+
+    @property
+    def judged(self) -> int:
+        return sum(q.query_id in self.judged_ids for q in self.queries)
+
+    def neighbour_unjudged(self, current: str, step: int) -> GoldenQuery | None:
+        """The next (``step=1``) or previous (``step=-1``) unjudged query after ``current`` (its text),
+        wrapping around the set; None when no other query is unjudged. A ``current`` that is not in
+        the set starts from before the first query (Next) or after the last (Previous).
+
+        >>> p = SetProgress((GoldenQuery("a", "A", ""), GoldenQuery("b", "B", ""), GoldenQuery("c", "C", "")),
+        ...                 frozenset({"b"}))
+        >>> p.neighbour_unjudged("A", 1).text, p.neighbour_unjudged("A", -1).text
+        ('C', 'C')
+        """
+        if step not in (1, -1):
+            raise ValueError("step is 1 (next) or -1 (previous)")
+        texts = [q.text for q in self.queries]
+        wanted = " ".join(current.split())
+        here = texts.index(wanted) if wanted in texts else (-1 if step == 1 else len(texts))
+        for offset in range(1, len(texts) + 1):
+            query = self.queries[(here + step * offset) % len(texts)]
+            if query.text != wanted and query.query_id not in self.judged_ids:
+                return query
+        return None
+
+
+def set_progress(golden: GoldenStore, golden_set: str) -> SetProgress:
+    """The queries of ``golden_set`` and which of them hold a chunk-level grade (empty for a new set)."""
+    if golden_set not in golden.names():
+        return SetProgress((), frozenset())
+    judged = frozenset(j.query_id for j in golden.judgements(golden_set) if j.level == "chunk")
+    return SetProgress(tuple(golden.query_list(golden_set)), judged)

@@ -4,6 +4,11 @@ Document and query text is untrusted: every piece of it goes through ``html.esca
 is placed in markup, and query-term highlighting wraps already-escaped text in ``<mark>``.
 The same builders serve the Explore page (``st.html``) and the exported HTML report;
 ``markdown_escape`` defuses text bound for Streamlit's Markdown elements (errors, captions).
+
+Chunk text is often Markdown. ``markdown_html`` shows a safe formatted form of it: emphasis, code,
+lists and headings become a fixed set of tags that this module writes itself, around pieces of
+text that were escaped first; a link shows its text and, marked, its target, but is not a link;
+an image shows its alt text. No HTML of the document ever passes through.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 
-from reranklens.views.explore import ViewRow
+from reranklens.views.explore import ExploreView, ViewRow
 
 STATUS_BACKGROUNDS = {
     "entered_top_k": "#e3f4e4",
@@ -33,6 +38,7 @@ STATUS_TEXT = {
     "outside": "",
 }
 PREVIEW_CHARS = 220
+TOP_K_LABEL_CHARS = 70
 _STOPWORDS = frozenset(
     "a an and are as at be by can do does for from how i in is it my of on or the to what when where which who "
     "why with you your".split()
@@ -40,6 +46,21 @@ _STOPWORDS = frozenset(
 _WORD = re.compile(r"\w[\w.-]*\w|\w", re.UNICODE)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~$:&^])")
 _WWW_AUTOLINK = re.compile(r"\b(www)\.", re.IGNORECASE)
+# Inline Markdown, first match wins: code spans, images, links, strong, emphasis. Spans stay within a line.
+_INLINE = re.compile(
+    r"(?P<tick>`+)(?P<code>[^`\n]+?)(?P=tick)"
+    r"|!\[(?P<alt>[^\]\n]*)\]\((?P<src>[^)\n]*)\)"
+    r"|\[(?P<label>[^\]\n]+)\]\((?P<href>[^)\n]*)\)"
+    r"|\*\*(?P<strong>[^*\s](?:[^\n]*?[^*\s])?)\*\*"
+    r"|(?<!\w)__(?P<strong_u>[^_\s](?:[^\n]*?[^_\s])?)__(?!\w)"
+    r"|\*(?P<em>[^*\s](?:[^*\n]*?[^*\s])?)\*"
+    r"|(?<!\w)_(?P<em_u>[^_\s](?:[^_\n]*?[^_\s])?)_(?!\w)"
+)
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+_BULLET = re.compile(r"^\s*[-*+]\s+(.*)$")
+_NUMBERED = re.compile(r"^\s*\d{1,9}[.)]\s+(.*)$")
+_QUOTE = re.compile(r"^\s{0,3}>\s?(.*)$")
 
 
 def query_terms(query: str) -> list[str]:
@@ -65,7 +86,10 @@ def highlight(text: str, terms: Sequence[str]) -> str:
 
 def shift_badge(shift: int | None) -> str:
     if shift is None:
-        return '<span class="rl-shift rl-new" title="not in the other ranking">new</span>'
+        return (
+            '<span class="rl-shift rl-new" style="color:#6a1b9a" title="not in the other ranking">'
+            "new <small>(not in the other ranking)</small></span>"
+        )
     if shift > 0:
         return f'<span class="rl-shift rl-up" style="color:#2e7d32">▲{shift}</span>'
     if shift < 0:
@@ -85,8 +109,7 @@ def row_html(row: ViewRow, side: str, k: int, terms: Sequence[str]) -> str:
         extra = f" · p={row.probability:.3f}"
     if side == "right" and row.truncated:
         extra += f' · <span class="rl-truncated">truncated: {row.tokens_seen}/{row.tokens_total} tokens</span>'
-    preview = " ".join(row.chunk.text.split())
-    preview = preview if len(preview) <= PREVIEW_CHARS else preview[: PREVIEW_CHARS - 1] + "…"
+    preview = preview_text(row.chunk.text)
     heading = (
         f'<div class="rl-heading" style="color:#555">{_escape(row.chunk.heading)}</div>' if row.chunk.heading else ""
     )
@@ -97,9 +120,9 @@ def row_html(row: ViewRow, side: str, k: int, terms: Sequence[str]) -> str:
         f"<div><b>#{rank}</b> {shift} <code>{score:.4f}</code>{extra}{badge} · "
         f'<span class="rl-source">{_escape(row.chunk.doc_id)}</span></div>'
         f"{heading}"
-        f'<div class="rl-preview">{highlight(preview, terms)}</div>'
+        f'<div class="rl-preview">{markdown_inline_html(preview, terms)}</div>'
         f"<details><summary>full text ({row.chunk.token_count} tokens)</summary>"
-        f'<div class="rl-full" style="white-space:pre-wrap">{highlight(row.chunk.text, terms)}</div></details>'
+        f'<div class="rl-full">{markdown_html(row.chunk.text, terms)}</div></details>'
         "</div>"
     )
 
@@ -122,6 +145,119 @@ def column_html(rows: Iterable[ViewRow], side: str, k: int, query: str) -> str:
     return f'<div class="rl-column rl-{side}">{body}</div>'
 
 
+def preview_text(text: str, limit: int = PREVIEW_CHARS) -> str:
+    """The start of a chunk on one line: block markers (headings, fences, bullets, quotes) dropped, inline
+    Markdown kept for ``markdown_inline_html``, cut at ``limit`` characters with an ellipsis."""
+    lines = []
+    for line in text.splitlines():
+        if _FENCE.match(line):
+            continue
+        for pattern, prefix in ((_HEADING, ""), (_BULLET, "• "), (_NUMBERED, "• "), (_QUOTE, "")):
+            if match := pattern.match(line):
+                line = prefix + match.group(1)
+                break
+        lines.append(line)
+    flat = " ".join(" ".join(lines).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def markdown_inline_html(text: str, terms: Sequence[str] = ()) -> str:
+    """One line of Markdown as safe HTML: ``code``, **strong**, *emphasis*; a link's text with its target
+    marked ("↗ target", not clickable); an image as "[image: alt]". Every piece of ``text`` is escaped
+    (and query ``terms`` marked) before it is put between the tags written here.
+
+    >>> markdown_inline_html("**Forgot password?** Run `acme reset` <b>")
+    '<strong>Forgot password?</strong> Run <code>acme reset</code> &lt;b&gt;'
+    """
+    pieces: list[str] = []
+    position = 0
+    for match in _INLINE.finditer(text):
+        pieces.append(highlight(text[position : match.start()], terms))
+        position = match.end()
+        group = match.lastgroup
+        if match.group("code") is not None:
+            pieces.append(f"<code>{highlight(match.group('code'), terms)}</code>")
+        elif match.group("src") is not None:
+            pieces.append(f'<span class="rl-image">[image: {highlight(match.group("alt"), terms)}]</span>')
+        elif match.group("href") is not None:
+            target = _escape(match.group("href").strip())
+            pieces.append(
+                f"{markdown_inline_html(match.group('label'), terms)}"
+                f' <span class="rl-link" style="color:#777" title="a link in the document; not followed">'
+                f"(↗ {target})</span>"
+            )
+        elif group in ("strong", "strong_u"):
+            pieces.append(f"<strong>{markdown_inline_html(match.group(group), terms)}</strong>")
+        else:
+            pieces.append(f"<em>{markdown_inline_html(match.group(group or 'em'), terms)}</em>")
+    pieces.append(highlight(text[position:], terms))
+    return "".join(pieces)
+
+
+def markdown_html(text: str, terms: Sequence[str] = ()) -> str:
+    """A chunk's Markdown as safe HTML blocks: paragraphs (line breaks kept), headings in bold, bullet and
+    numbered lists, quotes, and fenced code as preformatted text. Inline parts as ``markdown_inline_html``;
+    anything else (tables, raw HTML) shows as the text it is."""
+    blocks: list[str] = []
+    lines = text.splitlines()
+    paragraph: list[str] = []
+    items: list[str] = []
+    list_tag = ""
+
+    def flush() -> None:
+        nonlocal list_tag
+        if paragraph:
+            body = "<br>".join(markdown_inline_html(line.strip(), terms) for line in paragraph)
+            blocks.append(f'<p style="margin:0 0 0.4em 0">{body}</p>')
+            paragraph.clear()
+        if items:
+            body = "".join(f"<li>{markdown_inline_html(item, terms)}</li>" for item in items)
+            blocks.append(f'<{list_tag} style="margin:0 0 0.4em 0">{body}</{list_tag}>')
+            items.clear()
+            list_tag = ""
+
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if fence := _FENCE.match(line):
+            flush()
+            code: list[str] = []
+            while index < len(lines) and not lines[index].lstrip().startswith(fence.group(1)):
+                code.append(lines[index])
+                index += 1
+            index += 1  # the closing fence (or the end)
+            blocks.append(
+                '<pre style="white-space:pre-wrap;margin:0 0 0.4em 0;padding:4px 6px;background:#f3f3f3">'
+                f"<code>{highlight(chr(10).join(code), terms)}</code></pre>"
+            )
+        elif not line.strip():
+            flush()
+        elif heading := _HEADING.match(line):
+            flush()
+            blocks.append(
+                f'<p style="margin:0 0 0.3em 0"><strong>{markdown_inline_html(heading.group(1), terms)}</strong></p>'
+            )
+        elif (bullet := _BULLET.match(line)) or (number := _NUMBERED.match(line)):
+            tag = "ul" if bullet else "ol"
+            if paragraph or (list_tag and list_tag != tag):
+                flush()
+            list_tag = tag
+            items.append((bullet or number).group(1))  # type: ignore[union-attr]
+        elif quote := _QUOTE.match(line):
+            flush()
+            blocks.append(
+                '<blockquote style="margin:0 0 0.4em 0;padding-left:8px;border-left:3px solid #ccc">'
+                f"{markdown_inline_html(quote.group(1), terms)}</blockquote>"
+            )
+        else:
+            if items:
+                flush()
+            paragraph.append(line)
+    flush()
+    return "".join(blocks)
+
+
 def markdown_escape(text: str) -> str:
     """``text`` for a Streamlit Markdown element (``st.error``, ``st.caption``, ...) shown literally.
 
@@ -135,3 +271,63 @@ def markdown_escape(text: str) -> str:
 
 def _escape(text: str) -> str:
     return html.escape(text, quote=True)
+
+
+def legend_html(k: int) -> str:
+    """The colour key of the cards and the slope chart: entered, left, stayed in the top-k, and "new"."""
+    swatches = "".join(
+        f'<span class="rl-legend-{status}" style="display:inline-block;margin-right:14px">'
+        f'<span style="display:inline-block;width:12px;height:12px;border-radius:2px;vertical-align:-1px;'
+        f'background:{STATUS_BACKGROUNDS[status]};border-left:4px solid {STATUS_BORDERS[status]}"></span> '
+        f"{text.format(k=k)}</span>"
+        for status, text in (
+            ("entered_top_k", "entered the top-{k} (moved up into it)"),
+            ("left_top_k", "left the top-{k} (pushed out)"),
+            ("stayed_in_top_k", "stayed in the top-{k}"),
+        )
+    )
+    return (
+        f'<div class="rl-legend" style="font-size:0.85rem;color:#333">{swatches}'
+        '<span style="color:#555">▲/▼ = places moved · <strong style="color:#6a1b9a">new</strong> = not in the other '
+        "ranking</span></div>"
+    )
+
+
+def top_k_html(view: ExploreView) -> str:
+    """The top-k before and after, side by side: which chunks entered (with the rank they came from),
+    which left (with the rank they fell to), coloured as the cards are. All document text escaped."""
+    before, after = view.left_rows()[: view.k], view.right_rows()[: view.k]
+
+    def cell(row: ViewRow | None, side: str) -> str:
+        if row is None:
+            return "<td></td>"
+        rank = row.left_rank if side == "before" else row.right_rank
+        other = row.right_rank if side == "before" else row.left_rank
+        if side == "before":
+            move = f"→ #{other}" if other is not None else "→ absent"
+            move = ("left, " + move) if row.status == "left_top_k" else move
+        else:
+            move = f"from #{other}" if other is not None else "new"
+            move = ("entered, " + move) if row.status == "entered_top_k" else move
+        label = row.chunk.doc_id + (f" › {row.chunk.heading}" if row.chunk.heading else "")
+        label = label if len(label) <= TOP_K_LABEL_CHARS else label[: TOP_K_LABEL_CHARS - 1] + "…"
+        return (
+            f'<td class="rl-topk-cell rl-{row.status}" data-chunk="{_escape(row.chunk.chunk_id)}" '
+            f'style="background:{STATUS_BACKGROUNDS[row.status]};border-left:4px solid {STATUS_BORDERS[row.status]};'
+            'padding:4px 8px;vertical-align:top">'
+            f"<b>#{rank}</b> {_escape(label)} "
+            f'<span class="rl-move" style="color:{STATUS_BORDERS[row.status]};white-space:nowrap">'
+            f"{_escape(move)}</span></td>"
+        )
+
+    rows = "".join(
+        f"<tr>{cell(before[i] if i < len(before) else None, 'before')}"
+        f"{cell(after[i] if i < len(after) else None, 'after')}</tr>"
+        for i in range(max(len(before), len(after)))
+    )
+    return (
+        '<table class="rl-topk" style="width:100%;border-collapse:separate;border-spacing:0 4px;font-size:0.88rem">'
+        f'<thead><tr><th style="text-align:left">Before: {_escape(view.left_title)} top-{view.k}</th>'
+        f'<th style="text-align:left">After: {_escape(view.right_title)} top-{view.k}</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )

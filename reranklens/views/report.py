@@ -1,8 +1,11 @@
 """Exports of an Explore view: CSV rows, and self-contained Markdown / HTML reports for stakeholders.
 
-Document text is untrusted in every format: HTML-escaped in the HTML report, and in Markdown both
-HTML-escaped and with Markdown syntax characters backslash-escaped, so no viewer turns a chunk
-into a link, an image or script.
+Document text is untrusted in every format: HTML-escaped in the HTML report. In the Markdown report
+only what a viewer would act on is escaped, so the file still reads as plain text ("v2.4", "a > b"):
+``<`` becomes ``&lt;`` (no raw HTML), an ``&`` that would start an entity becomes ``&amp;``, the
+characters of emphasis, code, links, images, tables, strike-through and maths get a backslash, and
+autolinks (``www.``, ``scheme://``) are broken with one, so no viewer turns a chunk into a link, an
+image or script.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from reranklens.views.explore import ExploreView
+from reranklens.views.explore import ExploreView, latency_summary
 from reranklens.views.render import column_html
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~$:])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
+_ENTITY_START = re.compile(r"&(?=#?\w+;)")
+_AUTOLINK = re.compile(r"\b(www)\.|(?<=\w):(?=//)", re.IGNORECASE)
 CSV_COLUMNS = (
     "chunk_id",
     "doc_id",
@@ -107,7 +112,14 @@ def html_report(view: ExploreView) -> str:
 
 
 def _md(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False)).replace("\n", " ")
+    """``text`` for one line (a table cell, a list item) of the Markdown report: shown as it is, never acted on.
+
+    >>> _md("Upgrade to v2.4 if a > b: <b>*now*</b> &gt; www.x.io https://y.io")
+    'Upgrade to v2.4 if a > b: &lt;b>\\\\*now\\\\*&lt;/b> &amp;gt; www\\\\.x.io https\\\\://y.io'
+    """
+    text = _ENTITY_START.sub("&amp;", " ".join(text.split()))
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("<", "&lt;").replace("](", "]\\(")
+    return _AUTOLINK.sub(lambda m: m.group(1) + "\\." if m.group(1) else "\\:", text)
 
 
 def _signed(shift: int | None) -> str:
@@ -115,4 +127,4 @@ def _signed(shift: int | None) -> str:
 
 
 def _latency(view: ExploreView) -> str:
-    return ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in view.timings_ms.items())
+    return latency_summary(view)
