@@ -26,6 +26,14 @@ from reranklens.types import IngestReport
 from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
 
+# Session-state keys of the browse and delete parts (the ingest ones are in components.keys).
+BROWSE_COLLECTION = "corpus.browse_collection"
+BROWSE_PAGE = "corpus.browse_page"
+DELETE_COLLECTION = "corpus.delete_collection"
+DELETE_ASKED = "corpus.delete_asked"  # the collection whose deletion waits for a confirmation
+DELETED = "corpus.deleted"
+PAGE_SIZE = 20
+
 NEW_COLLECTION = "➕ New collection"
 UPLOAD, FOLDER = "Upload files", "Folder on the server"
 UPLOAD_TYPES = ["md", "markdown", "txt", "html", "htm", "pdf"]
@@ -66,6 +74,74 @@ def render_collections(workspace: Workspace) -> list[str]:
         width="stretch",
     )
     return [i.name for i in infos]
+
+
+def render_browser(workspace: Workspace, collections: list[str]) -> None:
+    """A collection's chunks, a page at a time; every field shown as plain text (a table never renders
+    Markdown or HTML)."""
+    if not collections:
+        return
+    left, right = st.columns([3, 1])
+    name = left.selectbox("Collection to browse", collections, key=BROWSE_COLLECTION)
+    page = right.number_input("Page", min_value=1, value=1, step=1, key=BROWSE_PAGE)
+    try:
+        chunks, pages = workspace.browse_chunks(name, int(page), PAGE_SIZE)
+    except RerankLensError as exc:
+        show_error(exc)
+    shown = min(int(page), pages)
+    st.caption(f"Page {shown} of {pages} · {PAGE_SIZE} chunks a page.")
+    rows = [
+        {
+            "#": (shown - 1) * PAGE_SIZE + i,
+            "chunk id": c.chunk_id,
+            "document": c.doc_id,
+            "heading": " › ".join(c.heading_path),
+            "tokens": c.token_count,
+            "text": c.text,
+        }
+        for i, c in enumerate(chunks, start=1)
+    ]
+    st.dataframe(
+        pd.DataFrame(rows, columns=["#", "chunk id", "document", "heading", "tokens", "text"]),
+        hide_index=True,
+        width="stretch",
+        column_config={"text": st.column_config.TextColumn("text", width="large")},
+    )
+
+
+def render_delete(workspace: Workspace, collections: list[str]) -> None:
+    """Delete a collection, after the person confirms it by name. Golden-set labels are kept."""
+    if deleted := st.session_state.pop(DELETED, None):
+        st.success(f"Collection '{markdown_escape(deleted)}' deleted.", icon="🗑️")
+    if not collections:
+        return
+    name = st.selectbox("Collection to delete", collections, key=DELETE_COLLECTION)
+    if st.session_state.get(DELETE_ASKED) != name:
+        if st.button("Delete this collection…", key="corpus.delete"):
+            st.session_state[DELETE_ASKED] = name
+            st.rerun()
+        return
+    st.warning(
+        f"Delete the collection '{markdown_escape(name)}' and all its chunks? This cannot be undone (ingest the "
+        "documents again to get it back). Golden sets and their labels are kept.",
+        icon="⚠️",
+    )
+    yes, no = st.columns(2)
+    if yes.button(f"Yes, delete '{name}'", type="primary", key="corpus.delete_confirm"):
+        try:
+            workspace.delete_collection(name)
+        except RerankLensError as exc:
+            show_error(exc)
+        finally:
+            st.session_state.pop(DELETE_ASKED, None)
+        for key in (DELETE_COLLECTION, BROWSE_COLLECTION, keys.CORPUS_TARGET):
+            if st.session_state.get(key) == name:
+                st.session_state.pop(key)
+        st.session_state[DELETED] = name
+        st.rerun()
+    if no.button("Cancel", key="corpus.delete_cancel"):
+        st.session_state.pop(DELETE_ASKED, None)
+        st.rerun()
 
 
 def embedder_options(workspace: Workspace) -> list[str]:

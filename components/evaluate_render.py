@@ -7,15 +7,78 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
+from reranklens.errors import ModelUnavailableError, RerankLensError
 from reranklens.evaluate import charts as eval_charts
-from reranklens.evaluate.pipelines import FIRST_STAGE_RECALL, MEASURES, UNJUDGED, EvalConfig, EvalResult, evaluate
+from reranklens.evaluate.pipelines import (
+    FIRST_STAGE_RECALL,
+    MEASURES,
+    PIPELINES,
+    UNJUDGED,
+    EvalConfig,
+    EvalResult,
+    evaluate,
+)
 from reranklens.evaluate.runs import RunStore
 from reranklens.evaluate.significance import compare_pipelines
 from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
 
+# Session-state key of this page (the others are in components.keys).
+RERANK_PROBLEMS = "evaluate.rerank_problems"
 TABLE_METRICS = [*MEASURES, UNJUDGED, FIRST_STAGE_RECALL]
 SWEEP_CANDIDATES = (10, 20, 50, 100)
+STAGE_NAMES = {
+    "embed": "Query embedding",
+    "vector_search": "Vector search",
+    "bm25_search": "BM25 search",
+    "fuse": "Fusion (RRF)",
+    "rerank": "Rerank (cross-encoder)",
+    "total": "Total",
+}
+TIMING_NOTE = (
+    "Wall-clock milliseconds per query on this machine. Each query is embedded once, and that time is charged "
+    "to every pipeline that searches by vector (vector, hybrid); BM25 needs no embedding. Rerank times the "
+    "model itself, never the score cache. Total is the sum of a query's stages: the same figure as the "
+    "metrics table and the sweep."
+)
+
+
+def rerank_problem(workspace: Workspace, reranker: str) -> str | None:
+    """Why ``reranker`` cannot run here (None when it loads). A failed load is remembered for the session,
+    so the page does not retry it on every click."""
+    problems: dict[str, str | None] = st.session_state.setdefault(RERANK_PROBLEMS, {})
+    if reranker not in problems:
+        try:
+            workspace.reranker(reranker)
+            problems[reranker] = None
+        except ModelUnavailableError as exc:
+            problems[reranker] = str(exc)
+    return problems[reranker]
+
+
+def pipeline_picker(problem: str | None) -> list[str]:
+    """The pipelines to run: every one preselected that can run; the ``+rerank`` ones left out, and the
+    reason said plainly, when no cross-encoder can be loaded."""
+    runnable = [p for p in PIPELINES if problem is None or not p.endswith("+rerank")]
+    chosen = st.multiselect("Pipelines", PIPELINES, default=runnable)
+    if problem is not None:
+        st.warning(
+            "**+rerank pipelines are not selected: the reranker cannot be loaded on this machine.** "
+            "Pick another reranker above, or register a local model directory on the Models page.",
+            icon="⚠️",
+        )
+        st.caption(markdown_escape(problem))
+    return chosen
+
+
+def latest_saved(runs: RunStore, collection: str, golden_set: str) -> tuple[int, EvalResult] | None:
+    """The newest saved run of this collection and set that still reads as a result, with its number."""
+    for saved in runs.list(collection, golden_set):
+        try:
+            return saved.run_id, EvalResult.from_json(saved.result)
+        except RerankLensError:
+            continue
+    return None
 
 
 def run_with_progress(workspace: Workspace, config: EvalConfig) -> EvalResult:
@@ -29,7 +92,9 @@ def run_with_progress(workspace: Workspace, config: EvalConfig) -> EvalResult:
     return result
 
 
-def render_overview(result: EvalResult, run_id: int | None) -> None:
+def render_overview(result: EvalResult, run_id: int | None, reopened: bool = False) -> None:
+    if reopened:
+        st.caption(f"Showing the last saved run (#{run_id}) of this collection and golden set.")
     saved = f" · saved as run #{run_id}" if run_id else ""
     st.caption(
         f"{len(result.queries)} queries · scored at **{result.level}** level · N={result.config.candidates} · "
@@ -46,19 +111,24 @@ def render_overview(result: EvalResult, run_id: int | None) -> None:
 
 
 def render_metric_table(result: EvalResult) -> None:
+    """One column per pipeline, one row per metric (every metric fits on the screen however many there
+    are), each value with its delta against the chosen baseline."""
     names = list(result.pipelines)
     baseline = st.selectbox("Deltas against", names, index=0, key="evaluate.baseline")
-    rows = []
-    for name, pipeline in result.pipelines.items():
-        row: dict[str, object] = {"pipeline": name}
-        for metric in TABLE_METRICS:
-            value = pipeline.mean[metric]
-            delta = value - result.pipelines[baseline].mean[metric]
-            row[metric] = f"{value:.3f}" + (f" ({delta:+.3f})" if name != baseline else "")
-        row["p50 ms"] = round(pipeline.latency_ms["total"]["p50"], 1)
-        row["p95 ms"] = round(pipeline.latency_ms["total"]["p95"], 1)
-        rows.append(row)
-    st.dataframe(pd.DataFrame(rows).set_index("pipeline"), width="stretch")
+    rows: dict[str, dict[str, str]] = {}
+    for metric in TABLE_METRICS:
+        base = result.pipelines[baseline].mean[metric]
+        rows[metric] = {
+            name: f"{p.mean[metric]:.3f}" + (f" ({p.mean[metric] - base:+.3f})" if name != baseline else "")
+            for name, p in result.pipelines.items()
+        }
+    for percentile in ("p50", "p95"):
+        rows[f"latency {percentile} (ms)"] = {
+            name: f"{p.latency_ms['total'][percentile]:.1f}" for name, p in result.pipelines.items()
+        }
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "metric"
+    st.dataframe(frame, width="stretch", height=(len(frame) + 1) * 35 + 3)
     means = {name: p.mean for name, p in result.pipelines.items()}
     st.plotly_chart(eval_charts.metric_bars(means, ["R@3", "nDCG@10", "RR@10", "Hit@3"]), key="metric_bars")
 
@@ -105,39 +175,58 @@ def render_comparison(result: EvalResult) -> None:
 
 
 def render_latency(result: EvalResult) -> None:
+    st.caption(TIMING_NOTE)
     rows = [
-        {"pipeline": name, "stage": stage, "p50 ms": round(v["p50"], 1), "p95 ms": round(v["p95"], 1)}
+        {
+            "pipeline": name,
+            "stage": STAGE_NAMES.get(stage, stage),
+            "p50 ms": round(v["p50"], 1),
+            "p95 ms": round(v["p95"], 1),
+        }
         for name, pipeline in result.pipelines.items()
         for stage, v in pipeline.latency_ms.items()
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
-def render_sweep(workspace: Workspace, config: EvalConfig, sweep_key: str) -> None:
-    st.caption(f"Runs the evaluation at N = {', '.join(map(str, SWEEP_CANDIDATES))} (slow with a reranker).")
+def sweep_points(result: EvalResult, swept: dict[int, EvalResult]) -> list[eval_charts.SweepPoint]:
+    """p50 total latency and nDCG@10 of every pipeline at every N; the shown result stands for its own N,
+    so the chart and the tables above agree there."""
+    by_n = {**swept, result.config.candidates: result}
+    return [
+        eval_charts.SweepPoint(name, n, p.latency_ms["total"]["p50"], p.mean["nDCG@10"])
+        for n, run in sorted(by_n.items())
+        for name, p in run.pipelines.items()
+    ]
+
+
+def render_sweep(workspace: Workspace, result: EvalResult, sweep_key: str) -> None:
+    config = result.config
+    others = [n for n in SWEEP_CANDIDATES if n != config.candidates]
+    st.caption(
+        f"Runs the evaluation again at N = {', '.join(map(str, others))} (slow with a reranker); the point at "
+        f"N = {config.candidates} is the result above. Latency is the p50 total, timed as in the table above."
+    )
     if st.button("Run the latency-vs-quality sweep", key="evaluate.sweep_button"):
-        points = []
-        for n in SWEEP_CANDIDATES:
-            swept = run_with_progress(workspace, EvalConfig(**{**config.__dict__, "candidates": n}))
-            points += [
-                eval_charts.SweepPoint(name, n, p.latency_ms["total"]["p50"], p.mean["nDCG@10"])
-                for name, p in swept.pipelines.items()
-            ]
-        st.session_state[sweep_key] = points
+        swept = {n: run_with_progress(workspace, EvalConfig(**{**config.__dict__, "candidates": n})) for n in others}
+        st.session_state[sweep_key] = sweep_points(result, swept)
     if points := st.session_state.get(sweep_key):
         st.plotly_chart(eval_charts.latency_quality(points, "nDCG@10"), key="latency_quality")
 
 
-def render_saved_runs(runs: RunStore, result: EvalResult) -> None:
-    saved = runs.list(result.config.collection, result.config.golden_set)
-    if len(saved) < 2:
-        st.caption("Saved runs of this collection and golden set will be listed here for comparison.")
+def render_saved_runs(runs: RunStore, collection: str, golden_set: str) -> None:
+    """Every saved run of this collection and set, newest first, with each pipeline's nDCG@10."""
+    saved = runs.list(collection, golden_set)
+    if not saved:
+        st.caption("Each evaluation is saved; the runs of this collection and golden set will be listed here.")
         return
-    labels = {r.run_id: f"#{r.run_id} · {r.created_at} · {r.label or 'unlabelled'}" for r in saved}
-    chosen = st.multiselect("Compare saved runs (nDCG@10)", list(labels), format_func=labels.get, default=[])
-    if chosen:
-        table = {
-            labels[run_id]: {p: round(m["nDCG@10"], 4) for p, m in runs.get(run_id).result["pipelines"].items()}
-            for run_id in chosen
-        }
-        st.dataframe(pd.DataFrame(table), width="stretch")
+    rows = []
+    for run in saved:
+        row: dict[str, object] = {"run": f"#{run.run_id}", "when (UTC)": run.created_at.replace("T", " ")[:19]}
+        row["label"] = run.label or "—"
+        row["N"] = run.result.get("candidates")
+        for pipeline, means in run.result.get("pipelines", {}).items():
+            row[f"{pipeline} nDCG@10"] = round(means.get("nDCG@10", 0.0), 4)
+        rows.append(row)
+    st.caption("nDCG@10 of each pipeline in each saved run, newest first.")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

@@ -9,16 +9,46 @@ import streamlit as st
 
 from reranklens.errors import RerankLensError
 from reranklens.models.registry import ModelRegistry
-from reranklens.train.job import TrainingJob, loss_figure
-from reranklens.train.trainer import LOSSES, NEGATIVE_SOURCES, TrainConfig
+from reranklens.train.job import JobSnapshot, TrainingJob, loss_figure
+from reranklens.train.trainer import LOSSES, NEGATIVE_SOURCES, TrainConfig, golden_level, model_readme
 from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
 
 # Session-state keys of this page.
 TRAIN_JOB = "models.train_job"
+TRAIN_SHOWN_END = "models.train_shown_end"  # the job whose end has refreshed the page
+TRAIN_SET = "models.train_set"
 PICKED_MODEL = "models.picked"
 
 VERDICT_ICONS = {"better": "✅ better", "no better": "⚠️ no better", "worse": "❌ worse", "untested": "—"}
+
+
+TABLE_COLUMNS = {
+    "default": "Default",
+    "kind": "Kind",
+    "verdict": "Held-out verdict",
+    "trained_nDCG@10": "Trained nDCG@10",
+    "baseline": "Baseline",
+    "baseline_nDCG@10": "Baseline nDCG@10",
+    "base": "Base model",
+    "source": "Loads from",
+}
+
+
+def model_rows(registry: ModelRegistry) -> pd.DataFrame:
+    """The registry as the page shows it: human column names, scores to 4 places, "—" for what is not known."""
+    default = registry.default()
+    rows = []
+    for entry in registry.entries():
+        row = entry.summary()
+        row["verdict"] = VERDICT_ICONS.get(entry.verdict, entry.verdict)
+        row["default"] = "★" if entry.name == default else ""
+        for score in ("trained_nDCG@10", "baseline_nDCG@10"):
+            row[score] = "—" if row[score] is None else f"{float(row[score]):.4f}"
+        rows.append({"Model": row["name"], **{label: row[key] or "—" for key, label in TABLE_COLUMNS.items()}})
+    frame = pd.DataFrame(rows, columns=["Model", *TABLE_COLUMNS.values()]).set_index("Model")
+    frame["Default"] = frame["Default"].replace("—", "")
+    return frame
 
 
 def render_model_table(registry: ModelRegistry) -> list[str]:
@@ -27,21 +57,12 @@ def render_model_table(registry: ModelRegistry) -> list[str]:
     if not entries:
         st.info("No models yet: train one below, or register a Hub name or a local directory.")
         return []
-    default = registry.default()
-    rows = []
-    for entry in entries:
-        row = entry.summary()
-        row["verdict"] = VERDICT_ICONS.get(entry.verdict, entry.verdict)
-        row["default"] = "★" if entry.name == default else ""
-        rows.append(row)
-    frame = pd.DataFrame(rows).set_index("name")
-    columns = ["default", "kind", "verdict", "trained_nDCG@10", "baseline", "baseline_nDCG@10", "base", "source"]
-    st.dataframe(frame[columns], width="stretch")
+    st.dataframe(model_rows(registry), width="stretch")
     losers = [e.name for e in entries if e.kind == "trained" and e.verdict != "better"]
     if losers:
         st.warning(
-            f"{', '.join(losers)}: did not beat the baseline on held-out queries. Kept for inspection, "
-            "never made the default unless you force it.",
+            f"{markdown_escape(', '.join(losers))}: did not beat the baseline on held-out queries. Kept for "
+            "inspection, never made the default unless you force it.",
             icon="⚠️",
         )
     return [entry.name for entry in entries]
@@ -54,10 +75,13 @@ def render_model_details(registry: ModelRegistry, names: list[str]) -> None:
     name = st.selectbox("Model", names, key=PICKED_MODEL)
     entry = registry.get(name)
     if entry.kind == "trained":
-        readme = Path(entry.source) / "README.md"
-        if readme.is_file():
-            # The card quotes user text (set and collection names): shown literally, never as Markdown.
-            st.code(readme.read_text(encoding="utf-8"), language="markdown", wrap_lines=True)
+        try:
+            # Formatted, with the user-supplied names escaped so they show exactly as typed.
+            st.markdown(model_readme(name, entry.card, literal=markdown_escape))
+        except KeyError:  # a card from an older version without every training field: its file, literally
+            readme = Path(entry.source) / "README.md"
+            if readme.is_file():
+                st.code(readme.read_text(encoding="utf-8"), language="markdown", wrap_lines=True)
         if entry.card.get("loss_curve"):
             curve = [(int(s), float(v)) for s, v in entry.card["loss_curve"]]
             st.plotly_chart(loss_figure(curve, f"Training loss of {name}"), width="stretch")
@@ -90,19 +114,43 @@ def render_register_form(registry: ModelRegistry) -> None:
                 st.error(str(exc))
 
 
+def has_judged_negatives(workspace: Workspace, golden_set: str) -> bool:
+    """Whether the set holds grade-0 labels at the level training uses (the demo set has none)."""
+    _, qrels = golden_level(workspace, golden_set)
+    return any(grade == 0 for targets in qrels.values() for grade in targets.values())
+
+
+def free_model_name(registry: ModelRegistry, golden_set: str) -> str:
+    """``<set>-reranker``, numbered when that name is taken, so training twice with the defaults works."""
+    stem = "".join(c if c.isalnum() or c in "._-" else "-" for c in golden_set).strip("-._")[:50] or "model"
+    taken = set(registry.names())
+    name, number = f"{stem}-reranker", 2
+    while name in taken:
+        name, number = f"{stem}-reranker-{number}", number + 1
+    return name
+
+
 def render_train_form(workspace: Workspace, collections: list[str], sets: list[str]) -> TrainConfig | None:
-    """The training settings; returns a config when the user starts a run."""
+    """The training settings; returns a config when the user starts a run. The defaults follow the chosen
+    golden set, so training with them works (on the bundled demo too)."""
     defaults = TrainConfig("g", "c", "n")
+    golden = st.selectbox("Golden set", sets, key=TRAIN_SET)
+    negatives_judged = has_judged_negatives(workspace, golden)
+    if not negatives_judged:
+        st.caption(
+            "This set has no chunk or document graded 0 (not relevant), so the candidates nobody judged are used "
+            "as negatives: the box below is ticked."
+        )
     with st.form("train-model"):
         left, right = st.columns(2)
-        golden = left.selectbox("Golden set", sets)
-        collection = right.selectbox(
+        collection = left.selectbox(
             "Collection", collections, index=collections.index(golden) if golden in collections else 0
         )
-        name = left.text_input("Model name", value=f"{golden}-reranker")
-        base = right.text_input(
+        name = right.text_input("Model name", value=free_model_name(ModelRegistry(workspace.settings.data_dir), golden))
+        base = st.text_input(
             "Base model (empty: a cross-encoder if available, else the packaged all-MiniLM-L6-v2 with a fresh head)"
         )
+        left, right = st.columns(2)
         loss = left.selectbox("Loss", LOSSES, index=LOSSES.index(defaults.loss))
         steps = right.number_input("Steps", 1, 100_000, defaults.steps)
         lr = left.number_input("Learning rate (encoder)", 1e-7, 1e-2, defaults.learning_rate, format="%.1e")
@@ -113,6 +161,7 @@ def render_train_form(workspace: Workspace, collections: list[str], sets: list[s
         negatives_from = right.selectbox("Negatives from", NEGATIVE_SOURCES)
         unjudged = st.checkbox(
             "Also use unjudged candidates as negatives",
+            value=not negatives_judged,
             help="Risk: relevant chunks nobody judged are taught as not relevant. Needed when the set has few "
             "grade-0 labels.",
         )
@@ -146,16 +195,29 @@ def start_job(workspace: Workspace, config: TrainConfig) -> None:
     st.session_state[TRAIN_JOB] = TrainingJob(workspace, config).start()
 
 
+def status_line(name: str, snap: JobSnapshot) -> str:
+    """One line on the run, each fact once: "Training x: training 12/300", "Training x finished: worse"."""
+    title = f"**Training {markdown_escape(name)}**"
+    if snap.state == "running":
+        detail = f" {markdown_escape(snap.message)}" if snap.message else ""
+        return f"{title}: {snap.phase} {snap.done}/{snap.total}{detail}"
+    if snap.state == "done" and snap.result is not None:
+        return f"{title} finished: held-out verdict **{snap.result.entry.verdict}**."
+    return f"{title} {snap.state}."
+
+
 @st.fragment(run_every=2.0)
 def render_job() -> None:
-    """Progress, loss curve and cancel button of this session's training run (polled every 2 s)."""
+    """Progress, loss curve and cancel button of this session's training run (polled every 2 s). When the run
+    ends the whole page reruns once, so the models table above lists the new model without a reload."""
     job: TrainingJob | None = st.session_state.get(TRAIN_JOB)
     if job is None:
         return
     snap = job.snapshot()
-    st.markdown(
-        f"**Training {markdown_escape(job.config.name)}**: {snap.state}, {snap.phase} {markdown_escape(snap.message)}"
-    )
+    if snap.state != "running" and st.session_state.get(TRAIN_SHOWN_END) is not job:
+        st.session_state[TRAIN_SHOWN_END] = job
+        st.rerun(scope="app")
+    st.markdown(status_line(job.config.name, snap))
     if snap.state == "running":
         st.progress(snap.fraction, text=f"{snap.phase}: {snap.done}/{snap.total}")
         if st.button("Cancel training"):
@@ -163,7 +225,7 @@ def render_job() -> None:
     if snap.losses:
         st.plotly_chart(loss_figure(snap.losses), width="stretch", key="live-loss")
     if snap.state == "failed":
-        st.error(snap.error)
+        st.error(markdown_escape(snap.error), icon="⚠️")
     elif snap.state == "cancelled":
         st.info(snap.error)
     elif snap.state == "done" and snap.result is not None:

@@ -1,9 +1,16 @@
-"""Corpus: the collections, and ingesting uploaded files or a server folder into one."""
+"""Corpus: the collections, browsing their chunks, ingesting uploaded files or a server folder, deleting one."""
 
 import streamlit as st
 
 from components import keys
-from components.corpus_render import ingest_controls, render_collections, render_report, run_ingest
+from components.corpus_render import (
+    ingest_controls,
+    render_browser,
+    render_collections,
+    render_delete,
+    render_report,
+    run_ingest,
+)
 from components.resources import workspace_with_demo
 
 st.title("📚 Corpus")
@@ -12,6 +19,9 @@ workspace = workspace_with_demo()
 st.subheader("Collections")
 collections = render_collections(workspace)
 
+st.subheader("Browse chunks")
+render_browser(workspace, collections)
+
 st.subheader("Ingest documents")
 if report := st.session_state.pop(keys.CORPUS_REPORT, None):
     render_report(report)
@@ -19,3 +29,6 @@ request = ingest_controls(workspace, collections)
 if request is not None:
     st.session_state[keys.CORPUS_REPORT] = run_ingest(workspace, request)
     st.rerun()  # list the new chunks above and show the report
+
+st.subheader("Delete a collection")
+render_delete(workspace, collections)

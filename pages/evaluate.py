@@ -4,19 +4,22 @@ import streamlit as st
 
 from components import keys
 from components.evaluate_render import (
+    latest_saved,
+    pipeline_picker,
     render_comparison,
     render_latency,
     render_metric_table,
     render_overview,
     render_saved_runs,
     render_sweep,
+    rerank_problem,
     run_with_progress,
 )
 from components.rerankers import reranker_options
 from components.resources import show_error, workspace_with_demo
 from components.suggest_render import render_suggestion_agreement
 from reranklens.errors import RerankLensError
-from reranklens.evaluate.pipelines import PIPELINES, EvalConfig
+from reranklens.evaluate.pipelines import EvalConfig
 from reranklens.evaluate.runs import RunStore
 
 st.title("📏 Evaluate")
@@ -37,9 +40,9 @@ with st.sidebar:
     )
     default_set = collection if collection in sets else ("demo" if "demo" in sets else sets[0])
     golden_set = st.selectbox("Golden set", sets, index=sets.index(default_set))
-    pipelines = st.multiselect("Pipelines", PIPELINES, default=list(PIPELINES))
-    candidates = st.slider("Candidates (N)", 5, 200, 50)
     reranker = st.selectbox("Reranker", reranker_options(workspace.settings), accept_new_options=True)
+    pipelines = pipeline_picker(rerank_problem(workspace, reranker))
+    candidates = st.slider("Candidates (N)", 5, 200, 50)
     level = st.radio(
         "Score at",
         ["auto", "doc", "chunk"],
@@ -55,23 +58,31 @@ try:
         result = run_with_progress(workspace, config)
         st.session_state[keys.EVAL_RESULT] = result
         st.session_state[keys.EVAL_RUN_ID] = runs.save(result.to_json(), label)
+        st.session_state.pop(keys.EVAL_SWEEP, None)
 except RerankLensError as exc:
     show_error(exc)
 
 render_suggestion_agreement(workspace.golden, golden_set)
 result = st.session_state.get(keys.EVAL_RESULT)
+run_id = st.session_state.get(keys.EVAL_RUN_ID)
+reopened = result is None or (result.config.collection, result.config.golden_set) != (collection, golden_set)
+if reopened:
+    # A reload (or another collection/set picked): the last saved run of this pair, when there is one.
+    result, run_id = None, None
+    if (latest := latest_saved(runs, collection, golden_set)) is not None:
+        run_id, result = latest
 if result is None:
     st.info("Pick a collection, a golden set and pipelines in the sidebar, then **Run evaluation**.")
-    st.stop()
-
-render_overview(result, st.session_state.get(keys.EVAL_RUN_ID))
-st.subheader("Metrics")
-render_metric_table(result)
-st.subheader("Query by query")
-render_comparison(result)
-st.subheader("Latency per stage")
-render_latency(result)
-with st.expander("Latency vs quality across candidate counts"):
-    render_sweep(workspace, result.config, keys.EVAL_SWEEP)
-with st.expander("Saved runs"):
-    render_saved_runs(runs, result)
+else:
+    render_overview(result, run_id, reopened)
+    st.subheader("Metrics")
+    render_metric_table(result)
+    st.subheader("Query by query")
+    render_comparison(result)
+    st.subheader("Latency per stage")
+    render_latency(result)
+    # Plain sections, not expanders: a click inside reruns the page and must not fold them away.
+    st.subheader("Latency vs quality across candidate counts")
+    render_sweep(workspace, result, keys.EVAL_SWEEP)
+st.subheader("Saved runs")
+render_saved_runs(runs, collection, golden_set)

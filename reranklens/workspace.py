@@ -37,6 +37,7 @@ from reranklens.retrieve.search import (
 from reranklens.retrieve.store import VectorStore
 from reranklens.types import (
     SEARCH_MODES,
+    Chunk,
     CollectionInfo,
     IngestReport,
     PassageScore,
@@ -193,6 +194,18 @@ class Workspace:
             rebuild=rebuild,
             progress=progress,
         )
+
+    def browse_chunks(self, collection: str, page: int, page_size: int = 20) -> tuple[list[Chunk], int]:
+        """Page ``page`` (from 1) of a collection's chunks, and the number of pages (at least 1).
+
+        A page past the end gives the last page. Raises ``UnknownCollectionError`` for an unknown name.
+        """
+        if page_size < 1:
+            raise InvalidInputError(f"A page holds at least 1 chunk, got {page_size}.")
+        total = self.store.info(collection).chunk_count
+        pages = max(1, -(-total // page_size))
+        page = min(max(1, page), pages)
+        return self.store.chunk_page(collection, (page - 1) * page_size, page_size), pages
 
     def delete_collection(self, name: str) -> None:
         self.store.delete(name)

@@ -20,7 +20,17 @@ from page_env import FOREIGN_ENV
 from streamlit.testing.v1 import AppTest
 
 from components import keys
-from components.corpus_render import FOLDER, NEW_COLLECTION, NO_KEY_EMBEDDINGS, IngestRequest, _upload_name, run_ingest
+from components.corpus_render import (
+    BROWSE_PAGE,
+    DELETE_COLLECTION,
+    FOLDER,
+    NEW_COLLECTION,
+    NO_KEY_EMBEDDINGS,
+    PAGE_SIZE,
+    IngestRequest,
+    _upload_name,
+    run_ingest,
+)
 from components.resources import get_workspace
 from reranklens.config import DEFAULT_EMBEDDER, Settings
 from reranklens.errors import InvalidInputError
@@ -218,3 +228,53 @@ def test_uploaded_files_are_ingested_under_their_names(corpus_env: Path) -> None
     assert {c.doc_id for c in workspace.store.all_chunks("uploaded").chunks} == {p.name for p in DOCS.iterdir()}
     again = run_ingest(workspace, request)
     assert again.chunks_added == 0  # same names, same bytes: nothing new
+
+
+def test_browse_a_collection_page_by_page(corpus_env: Path) -> None:
+    folder = corpus_env.parent / "many"
+    folder.mkdir()
+    for number in range(PAGE_SIZE + 5):  # one chunk each, some with Markdown that must stay literal
+        (folder / f"note-{number:02}.txt").write_text(f"Note {number}: **not bold** <b>nor this</b>.\n", "utf-8")
+    workspace = Workspace(Settings.from_env())
+    workspace.ingest([folder], "guide")
+    stored = {c.chunk_id: c for c in workspace.store.all_chunks("guide").chunks}
+    assert len(stored) > PAGE_SIZE, "the fixture must fill more than one page"
+    get_workspace.clear()
+
+    at = corpus_page()
+    first = at.dataframe[1].value
+    assert len(first) == PAGE_SIZE and list(first["#"]) == list(range(1, PAGE_SIZE + 1))
+    pages = -(-len(stored) // PAGE_SIZE)
+    assert any(c.value == f"Page 1 of {pages} · {PAGE_SIZE} chunks a page." for c in at.caption)
+    at.number_input(key=BROWSE_PAGE).set_value(pages)
+    last = run_ok(at).dataframe[1].value
+    assert len(last) == len(stored) - (pages - 1) * PAGE_SIZE
+    seen = [*first["chunk id"], *last["chunk id"]]
+    assert len(set(seen)) == len(seen)  # pages do not overlap
+    for row in [*first.to_dict("records"), *last.to_dict("records")]:
+        chunk = stored[row["chunk id"]]
+        assert row["text"] == chunk.text and row["document"] == chunk.doc_id  # the text exactly, as text
+
+
+def test_delete_a_collection_only_after_confirming(corpus_env: Path) -> None:
+    workspace = Workspace(Settings.from_env())
+    for name in ("keep", "scratch"):
+        workspace.ingest([DOCS], name)
+    get_workspace.clear()
+
+    at = corpus_page()
+    at.selectbox(key=DELETE_COLLECTION).set_value("scratch")
+    at.button(key="corpus.delete").click()
+    run_ok(at)
+    assert any("Delete the collection 'scratch'" in w.value for w in at.warning)
+    at.button(key="corpus.delete_cancel").click()
+    run_ok(at)
+    assert Workspace(Settings.from_env()).store.names() == ["keep", "scratch"]  # cancelled: nothing deleted
+
+    at.button(key="corpus.delete").click()
+    run_ok(at)
+    at.button(key="corpus.delete_confirm").click()
+    run_ok(at)
+    assert Workspace(Settings.from_env()).store.names() == ["keep"]
+    assert success(at) == "Collection 'scratch' deleted."
+    assert list(at.dataframe[0].value["collection"]) == ["keep"]

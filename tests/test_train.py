@@ -276,8 +276,11 @@ def test_an_existing_name_needs_overwrite(ws: Workspace, test_cross_encoder_dir:
 def test_no_negatives_says_how_to_get_some(ws: Workspace, test_cross_encoder_dir: Path) -> None:
     ws.golden.replace_set("positives-only", QUERIES, {qid: {doc: 1} for qid, doc in RELEVANT.items()})
     config = TrainConfig("positives-only", COLLECTION, "none", base=str(test_cross_encoder_dir), **FAST)
-    with pytest.raises(InvalidInputError, match="--unjudged-negatives"):
+    with pytest.raises(InvalidInputError, match="--unjudged-negatives") as caught:
         train_reranker(ws, config)
+    # the Models page shows the same problem with its own control's name, never a CLI flag
+    page_message = getattr(caught.value, "page_message", "")
+    assert "'Also use unjudged candidates as negatives'" in page_message and "--" not in page_message
 
 
 def test_split_is_by_query_seeded_and_complete() -> None:

@@ -183,6 +183,14 @@ class VectorStore:
         hashes = {str(m["doc_id"]): str(m.get("doc_hash", "")) for m in result["metadatas"] if m}
         return StoredChunks(chunks=chunks, doc_hashes=hashes)
 
+    def chunk_page(self, name: str, offset: int, limit: int) -> list[Chunk]:
+        """``limit`` chunks from ``offset`` in the store's own order (for browsing a collection page by page)."""
+        result = self._call(self.collection(name).get, offset=offset, limit=limit, include=["documents", "metadatas"])
+        return [
+            Chunk.from_metadata(chunk_id, text or "", meta or {})
+            for chunk_id, text, meta in zip(result["ids"], result["documents"], result["metadatas"], strict=True)
+        ]
+
     def existing_ids(self, name: str, chunk_ids: Sequence[str]) -> set[str]:
         """Which of ``chunk_ids`` the collection still holds (labels of the others are orphaned)."""
         if not chunk_ids:

@@ -71,7 +71,8 @@ class TrainingJob:
             state: JobState = "cancelled"
             result, error = None, "Training was cancelled; nothing was saved."
         except RerankLensError as exc:
-            state, result, error = "failed", None, str(exc)
+            # The job serves the Models page: its errors name the page's controls, not CLI flags.
+            state, result, error = "failed", None, getattr(exc, "page_message", str(exc))
         except Exception as exc:  # noqa: BLE001 - a page must show the failure, not lose the thread silently
             log.exception("training %s failed", self.config.name)
             state, result, error = "failed", None, f"{type(exc).__name__}: {exc}"

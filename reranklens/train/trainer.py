@@ -109,6 +109,15 @@ class TrainConfig:
         check_candidates(self.candidates)
 
 
+class TrainingInputError(InvalidInputError):
+    """A training request that cannot work as given. ``message`` holds ``{hint}`` where the way forward
+    differs by front end: the CLI's text names its flags (``str(exc)``), ``page_message`` the page's controls."""
+
+    def __init__(self, message: str, *, cli: str = "", page: str = "") -> None:
+        super().__init__(message.replace("{hint}", cli))  # not str.format: the message quotes user names
+        self.page_message = message.replace("{hint}", page)
+
+
 @dataclass(frozen=True)
 class Progress:
     """One report from a training run: ``phase`` is mining, baseline, training, evaluating or done."""
@@ -202,10 +211,12 @@ def mine_examples(
                 )
             )
     if not examples:
-        hint = "" if config.unjudged_negatives else " or pass --unjudged-negatives (see its risk in --help)"
-        raise InvalidInputError(
+        unjudged = not config.unjudged_negatives
+        raise TrainingInputError(
             f"No training query has both a relevant and a non-relevant candidate in the {config.negatives_from} "
-            f"top-{config.candidates}: judge some candidates as not relevant (grade 0) on the Label page{hint}."
+            f"top-{config.candidates}: judge some candidates as not relevant (grade 0) on the Label page{{hint}}.",
+            cli=" or pass --unjudged-negatives (see its risk in --help)" if unjudged else "",
+            page=" or tick 'Also use unjudged candidates as negatives'" if unjudged else "",
         )
     return examples
 
@@ -388,7 +399,11 @@ def train_reranker(
     registry = ModelRegistry(workspace.settings.data_dir)
     target = registry.model_dir(config.name)
     if config.name in registry.names() and not overwrite:
-        raise InvalidInputError(f"A model named '{config.name}' exists: pick another name or pass --overwrite.")
+        raise TrainingInputError(
+            f"A model named '{config.name}' exists: pick another name{{hint}}.",
+            cli=" or pass --overwrite",
+            page=" under 'Model name' (or remove the old one with 'Remove' above)",
+        )
     if config.golden_set not in workspace.golden.names():
         raise InvalidInputError(f"No golden set named '{config.golden_set}': see `reranklens golden list`.")
     workspace.store.collection(config.collection)  # unknown collection -> clear error before any work
@@ -544,8 +559,19 @@ def _card(
     }
 
 
-def model_readme(name: str, card: dict[str, Any]) -> str:
-    """The human-readable model card written next to the weights."""
+def _code_span(value: str) -> str:
+    return f"`{value}`"
+
+
+def model_readme(name: str, card: dict[str, Any], literal: Callable[[str], str] | None = None) -> str:
+    """The human-readable model card written next to the weights.
+
+    ``literal`` quotes the user-supplied values (model, golden set, collection and base model names); the
+    file puts them in code spans, a page passes its Markdown escaping so they show as typed. Raises
+    ``KeyError`` for a card without the training fields.
+    """
+    quote = literal or _code_span
+    title = name if literal is None else literal(name)
     m, data, s = card["metrics"], card["training_data"], card["settings"]
     base_line = f"| base reranker ({card['base_model']}) | {m['base_nDCG@10']:.4f} |\n" if m.get("base_nDCG@10") else ""
     warning = (
@@ -561,10 +587,10 @@ def model_readme(name: str, card: dict[str, Any]) -> str:
         else ""
     )
     return (
-        f"# {name}\n\nA cross-encoder reranker fine-tuned in RerankLens on {card['created']}.\n{warning}\n"
-        f"- base model: `{card['base_model']}`"
+        f"# {title}\n\nA cross-encoder reranker fine-tuned in RerankLens on {card['created']}.\n{warning}\n"
+        f"- base model: {quote(card['base_model'])}"
         f"{' (a trained cross-encoder)' if card['base_is_cross_encoder'] else ' (a bi-encoder: fresh head)'}\n"
-        f"- training data: golden set `{data['golden_set']}` on collection `{data['collection']}` "
+        f"- training data: golden set {quote(data['golden_set'])} on collection {quote(data['collection'])} "
         f"({data['level']}-level labels), {data['train_queries']} training / {data['held_out_queries']} "
         "held-out queries (split by query), "
         f"{data['positives']} positives, {data['negatives']} hard negatives from {data['negatives_from']} top-"
