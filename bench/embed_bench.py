@@ -76,6 +76,32 @@ def ndcg10(doc_ids: list[str], qids: list[str], order: np.ndarray, scores: np.nd
     return float(ir_measures.calc_aggregate([ir_measures.nDCG @ 10], qrels, run)[ir_measures.nDCG @ 10])
 
 
+def summarise(
+    seconds: dict[str, float], texts_done: dict[str, int], per_collection: dict[str, dict], device: str
+) -> list[dict]:
+    """One object per backend over the collections measured so far; texts/s over all of them."""
+    plain_rate = texts_done["plain"] / seconds["plain"]
+    rows = []
+    for name, collections in per_collection.items():
+        rate = texts_done[name] / seconds[name]
+        overlap = min(c["top10_overlap"] for c in collections.values())
+        delta = max((c["ndcg10_delta"] for c in collections.values()), key=abs)
+        rows.append(
+            {
+                "backend": name,
+                "texts_per_s": round(rate, 1),
+                "speedup_vs_plain": round(rate / plain_rate, 2),
+                "top10_overlap": overlap,
+                "ndcg10_delta": delta,
+                "faithful": bool(overlap >= OVERLAP_GOAL and abs(delta) <= NDCG_GOAL),
+                "collections": sorted(collections),
+                "device": device,
+                "per_collection": collections,
+            }
+        )
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--collections", nargs="+", default=["cranfield", "cisi", "cacm"])
@@ -134,26 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "ndcg10_delta": round(ndcg10(doc_ids, qids, order, scores, qrels) - base_ndcg, 4),
             }
             print(f"{collection:10s} {name:10s} {per_collection[name][collection]}", file=sys.stderr)
+        if args.json:  # after every collection, so a run cut short still leaves its figures
+            rows = summarise(seconds, texts_done, per_collection, device)
+            args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 
-    plain_rate = texts_done["plain"] / seconds["plain"]
-    rows = []
-    for name in backends:
-        collections = per_collection[name]
-        rate = texts_done[name] / seconds[name]
-        overlap = min(c["top10_overlap"] for c in collections.values())
-        delta = max((c["ndcg10_delta"] for c in collections.values()), key=abs)
-        rows.append(
-            {
-                "backend": name,
-                "texts_per_s": round(rate, 1),
-                "speedup_vs_plain": round(rate / plain_rate, 2),
-                "top10_overlap": overlap,
-                "ndcg10_delta": delta,
-                "faithful": bool(overlap >= OVERLAP_GOAL and abs(delta) <= NDCG_GOAL),
-                "device": device,
-                "per_collection": collections,
-            }
-        )
+    rows = summarise(seconds, texts_done, per_collection, device)
     print(f"{'backend':10s} {'texts/s':>8s} {'speedup':>8s} {'top10':>6s} {'dNDCG':>7s} faithful")
     for row in rows:
         print(
