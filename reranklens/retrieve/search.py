@@ -6,8 +6,14 @@ and implements the standard Lucene variant; PyStemmer gives it an English Snowba
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -15,6 +21,7 @@ from reranklens.errors import EmptyQueryError, InvalidInputError
 from reranklens.types import Chunk, Hit
 
 MIN_CANDIDATES, MAX_CANDIDATES = 1, 200
+CHUNK_IDS_FILE = "chunk_ids.json"
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of the very first ranks
 
 
@@ -74,38 +81,83 @@ def vector_hits(neighbours: Sequence[tuple[Chunk, float]]) -> list[Hit]:
 
 
 class BM25Index:
-    """BM25 over a fixed list of chunks (their passages: headings + text)."""
+    """BM25 over a fixed list of chunks (their passages: headings + text).
+
+    Built in memory from the chunks, or loaded from a folder that ``save`` wrote: then it holds only
+    the chunk ids and the sparse score matrix (memory-mapped), and ``fetch`` turns the top ids of a
+    query into chunks, so a query reads ``n`` chunks from the store, never the whole collection.
+    """
 
     def __init__(self, chunks: Sequence[Chunk]) -> None:
         import bm25s
-        import Stemmer
 
-        self.chunks = list(chunks)
-        self._stemmer = Stemmer.Stemmer("english")
+        chunks = list(chunks)
+        by_id = {c.chunk_id: c for c in chunks}
+        self.chunk_ids: list[str] = [c.chunk_id for c in chunks]
+        self._fetch: Callable[[Sequence[str]], list[Chunk]] = lambda ids: [by_id[i] for i in ids]
         self._retriever = bm25s.BM25()
-        if self.chunks:
+        if chunks:
             tokens = bm25s.tokenize(
-                [c.passage for c in self.chunks], stopwords="en", stemmer=self._stemmer, show_progress=False
+                [c.passage for c in chunks], stopwords="en", stemmer=_stemmer(), show_progress=False
             )
             self._retriever.index(tokens, show_progress=False)
+
+    def __len__(self) -> int:
+        return len(self.chunk_ids)
+
+    def save(self, folder: Path) -> None:
+        """Write the index into ``folder`` atomically (a temporary sibling renamed into place)."""
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".bm25-", dir=folder.parent))
+        try:
+            if self.chunk_ids:
+                self._retriever.save(str(work), show_progress=False)
+            (work / CHUNK_IDS_FILE).write_text(json.dumps(self.chunk_ids), encoding="utf-8")
+            try:
+                work.rename(folder)
+            except OSError:
+                if not (folder / CHUNK_IDS_FILE).is_file():  # not a concurrent writer's finished index
+                    raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path, fetch: Callable[[Sequence[str]], list[Chunk]]) -> BM25Index:
+        """The index ``save`` wrote into ``folder``; ``fetch(ids)`` returns those chunks in that order."""
+        import bm25s
+
+        index = cls.__new__(cls)
+        index.chunk_ids = json.loads((folder / CHUNK_IDS_FILE).read_text(encoding="utf-8"))
+        index._fetch = fetch
+        index._retriever = (
+            bm25s.BM25.load(str(folder), mmap=True, show_progress=False) if index.chunk_ids else bm25s.BM25()
+        )
+        return index
 
     def search(self, query: str, n: int) -> list[Hit]:
         """Top ``n`` chunks with a positive BM25 score (a chunk sharing no term is not a candidate)."""
         import bm25s
 
-        if not self.chunks:
+        if not self.chunk_ids:
             return []
-        tokens = bm25s.tokenize([query], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False)
+        tokens = bm25s.tokenize([query], stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
         known = [[t for t in tokens[0] if t in self._retriever.vocab_dict]]
         if not known[0]:
             return []
-        documents, scores = self._retriever.retrieve(known, k=min(n, len(self.chunks)), show_progress=False)
-        hits: list[Hit] = []
-        for index, score in zip(documents[0], scores[0], strict=True):
-            if score <= 0:
-                break
-            hits.append(Hit(chunk=self.chunks[int(index)], rank=len(hits) + 1, score=float(score)))
-        return hits
+        documents, scores = self._retriever.retrieve(known, k=min(n, len(self.chunk_ids)), show_progress=False)
+        top = [(int(index), float(score)) for index, score in zip(documents[0], scores[0], strict=True) if score > 0]
+        chunks = self._fetch([self.chunk_ids[index] for index, _ in top])
+        return [
+            Hit(chunk=chunk, rank=rank, score=score)
+            for rank, (chunk, (_, score)) in enumerate(zip(chunks, top, strict=True), start=1)
+        ]
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hit]], n: int, k: int = RRF_K) -> list[Hit]:

@@ -23,6 +23,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]$")
 # ef_search >= the largest candidate count (200) keeps HNSW results close to exact search.
 HNSW_CONFIGURATION = {"hnsw": {"space": "cosine", "ef_construction": 200, "ef_search": 256, "max_neighbors": 32}}
 WRITE_BATCH = 1000
+READ_BATCH = 5000
 
 
 def validate_collection_name(name: str) -> str:
@@ -174,14 +175,38 @@ class VectorStore:
             self._call(collection.delete, ids=list(chunk_ids[start : start + WRITE_BATCH]))
 
     def all_chunks(self, name: str) -> StoredChunks:
+        """Every chunk, read in pages of ``READ_BATCH`` (one giant ``get`` of a 200k-chunk collection
+        holds several copies of it in memory at once, and over HTTP can exceed request limits)."""
         collection = self.collection(name)
-        result = self._call(collection.get, include=["documents", "metadatas"])
-        chunks = tuple(
-            Chunk.from_metadata(chunk_id, text or "", meta or {})
+        chunks: list[Chunk] = []
+        hashes: dict[str, str] = {}
+        offset = 0
+        while True:
+            result = self._call(collection.get, include=["documents", "metadatas"], limit=READ_BATCH, offset=offset)
+            for chunk_id, text, meta in zip(result["ids"], result["documents"], result["metadatas"], strict=True):
+                chunks.append(Chunk.from_metadata(chunk_id, text or "", meta or {}))
+                if meta:
+                    hashes[str(meta["doc_id"])] = str(meta.get("doc_hash", ""))
+            if len(result["ids"]) < READ_BATCH:
+                break
+            offset += READ_BATCH
+        return StoredChunks(chunks=tuple(chunks), doc_hashes=hashes)
+
+    def get_chunks(self, name: str, chunk_ids: Sequence[str]) -> list[Chunk]:
+        """The chunks ``chunk_ids``, in that order (one read; a persisted BM25 index asks for its top n)."""
+        if not chunk_ids:
+            return []
+        result = self._call(self.collection(name).get, ids=list(chunk_ids), include=["documents", "metadatas"])
+        found = {
+            chunk_id: Chunk.from_metadata(chunk_id, text or "", meta or {})
             for chunk_id, text, meta in zip(result["ids"], result["documents"], result["metadatas"], strict=True)
-        )
-        hashes = {str(m["doc_id"]): str(m.get("doc_hash", "")) for m in result["metadatas"] if m}
-        return StoredChunks(chunks=chunks, doc_hashes=hashes)
+        }
+        missing = [i for i in chunk_ids if i not in found]
+        if missing:
+            raise StoreUnavailableError(
+                f"Collection '{name}' changed while it was searched ({len(missing)} chunks gone): search again."
+            )
+        return [found[i] for i in chunk_ids]
 
     def chunk_page(self, name: str, offset: int, limit: int) -> list[Chunk]:
         """``limit`` chunks from ``offset`` in the store's own order (for browsing a collection page by page)."""
