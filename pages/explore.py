@@ -19,12 +19,15 @@ from components.explore_render import (
 )
 from components.rerankers import reranker_label, reranker_options
 from components.resources import collection_names, show_error, workspace_with_demo
+from components.tour import say_second_stage, start_tour_from_url, tour_panel
 from reranklens.errors import RerankLensError
 
 st.title("🔎 Explore")
 workspace = workspace_with_demo()
 collections = collection_names(workspace)
 
+start_tour_from_url(collections)
+tour_slot = tour_panel(collections)  # the guided tour of demo-hard, at the top of the sidebar when on
 params = explore_controls(
     collections, reranker_options(workspace.settings), page="explore", reranker_label=reranker_label(workspace.settings)
 )
@@ -50,6 +53,7 @@ pending.empty()
 
 if no_reranker:
     render_fallback(view, no_reranker)
+say_second_stage(tour_slot, view, no_reranker)
 render_summary(view)
 render_embedder_alarm(workspace, params.collection)
 render_story(view)
