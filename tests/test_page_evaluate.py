@@ -1,4 +1,5 @@
-"""The Evaluate page under AppTest: a run on the demo golden set, its tables, comparison and saving."""
+"""The Evaluate page under AppTest: a run on the demo golden set, its tables, comparison and saving.
+What the page shows is checked against ``evaluate()`` on the same data dir and settings."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from streamlit.testing.v1.element_tree import Button
 
 from components.evaluate_render import TABLE_METRICS
 from components.resources import get_workspace
+from reranklens.config import Settings
+from reranklens.evaluate.pipelines import EvalConfig, evaluate
 from reranklens.evaluate.runs import RunStore
+from reranklens.evaluate.significance import compare_pipelines
+from reranklens.workspace import Workspace
 
 pytest_plugins = ["fixtures_page"]
 
@@ -59,6 +64,25 @@ def test_run_vector_and_bm25_on_the_demo_golden_set(eval_env: None, page_data_di
     assert len(saved) == runs_before + 1
     assert saved[0].label == "apptest run" and set(saved[0].result["pipelines"]) == {"vector", "bm25"}
     assert any("doc** level" in c.value for c in at.caption)
+
+    # The same evaluation through the engine, with the page's settings: every number on the page is its.
+    collection = next(s.value for s in at.selectbox if s.label == "Collection")
+    golden_set = next(s.value for s in at.selectbox if s.label == "Golden set")
+    candidates = next(s.value for s in at.slider if s.label == "Candidates (N)")
+    assert (collection, golden_set, candidates) == ("demo", "demo", 50)
+    config = EvalConfig(collection, golden_set, ("vector", "bm25"), candidates=candidates)
+    expected = evaluate(Workspace(Settings.from_env()), config)
+    assert saved[0].result["pipelines"] == expected.to_json()["pipelines"]
+    vector = expected.pipelines["vector"].mean
+    for name, pipeline in expected.pipelines.items():
+        for metric in TABLE_METRICS:
+            value = pipeline.mean[metric]
+            shown = f"{value:.3f}" + (f" ({value - vector[metric]:+.3f})" if name == "bm25" else "")
+            assert table.loc[metric, name] == shown, (name, metric)
+    versus = compare_pipelines(expected, "vector", "bm25", "nDCG@10")
+    assert f"mean Δ **{versus.mean_delta:+.4f}**" in comparison
+    assert f"{versus.wins} wins / {versus.losses} losses / {versus.ties} ties" in comparison
+    assert f"p = {versus.p_value:.4f}" in comparison
 
 
 def test_reopening_the_page_shows_the_last_result_and_the_saved_runs(eval_env: None, page_data_dir: Path) -> None:
