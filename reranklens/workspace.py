@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from reranklens.config import DEMO_DIR, Settings
-from reranklens.errors import EmbedderMismatchError, InvalidInputError, ModelUnavailableError
+from reranklens.errors import EmbedderMismatchError, InvalidInputError, ModelUnavailableError, RerankLensError
 from reranklens.golden.beir import read_beir_judgements
 from reranklens.golden.store import GoldenStore
 from reranklens.ingest.chunking import ChunkingOptions
@@ -45,6 +45,7 @@ from reranklens.types import (
 )
 from reranklens.views.explore import ExploreView, alternative_view, check_top_k, reranked_view
 from reranklens.views.label_sheet import LabelSheet, label_sheet
+from reranklens.views.shootout import Shootout, check_rerankers, shootout
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,20 @@ class Workspace:
     def rerank(self, search: SearchResult, reranker: str | None = None) -> RerankResult:
         """Rerank a search's candidates; scores are cached per (model, query, passage)."""
         return rerank(self.reranker(reranker), search.query, search.hits, self.score_cache)
+
+    def shootout(self, search: SearchResult, rerankers: Sequence[str], k: int = 3) -> Shootout:
+        """Rerank ``search``'s candidates with each of (at most three) ``rerankers``, one after another so
+        each one's latency is its own. One that fails (cannot load, a 429, a timeout) gets its error line;
+        the others' results stand."""
+        check_top_k(k)
+        results: dict[str, RerankResult | str] = {}
+        for name in check_rerankers(list(rerankers)):
+            try:
+                results[name] = self.rerank(search, name)
+            except RerankLensError as exc:
+                log.info("reranker %s failed: %s", name, exc)
+                results[name] = str(exc)
+        return shootout(search, results, k)
 
     def explore(
         self,
