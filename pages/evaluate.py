@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components import keys
+from components.eval_rerankers import pipeline_options, render_costs
 from components.evaluate_render import (
     render_comparison,
     render_latency,
@@ -37,7 +38,14 @@ with st.sidebar:
     )
     default_set = collection if collection in sets else ("demo" if "demo" in sets else sets[0])
     golden_set = st.selectbox("Golden set", sets, index=sets.index(default_set))
-    pipelines = st.multiselect("Pipelines", PIPELINES, default=list(PIPELINES))
+    pipelines = st.multiselect(  # issue 16: named +rerank:NAME pipelines, as many as wanted
+        "Pipelines",
+        pipeline_options(reranker_options(workspace.settings)),
+        default=list(PIPELINES),
+        accept_new_options=True,
+        help="vector+rerank:NAME / hybrid+rerank:NAME rerank with NAME (a model, directory, http:MODEL or "
+        "openai:MODEL); plain +rerank uses the Reranker below.",
+    )
     candidates = st.slider("Candidates (N)", 5, 200, 50)
     reranker = st.selectbox("Reranker", reranker_options(workspace.settings), accept_new_options=True)
     level = st.radio(
@@ -71,6 +79,7 @@ st.subheader("Query by query")
 render_comparison(result)
 st.subheader("Latency per stage")
 render_latency(result)
+render_costs(result)  # issue 16: cost per 1,000 queries next to latency
 with st.expander("Latency vs quality across candidate counts"):
     render_sweep(workspace, result.config, keys.EVAL_SWEEP)
 with st.expander("Saved runs"):

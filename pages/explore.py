@@ -17,6 +17,7 @@ from components.explore_render import (
 )
 from components.rerankers import reranker_options
 from components.resources import collection_names, show_error, workspace_with_demo
+from components.shootout import compare_picker, render_shootout, run_shootout, shown_view
 from reranklens.errors import RerankLensError
 from reranklens.views.render import markdown_escape
 
@@ -25,6 +26,8 @@ workspace = workspace_with_demo()
 collections = collection_names(workspace)
 
 params = explore_controls(collections, reranker_options(workspace.settings), page="explore")
+# Issue 16 hook: "Compare with" in the sidebar; two or more rerankers turn the columns into a shoot-out.
+rerankers = compare_picker(params.reranker, reranker_options(workspace.settings), workspace.settings)
 if not params.query:
     st.info("Type a question above to see its candidates before and after reranking.")
     st.stop()
@@ -40,7 +43,11 @@ pending = st.empty()
 with pending.container():
     render_first_stage(search, params.k, params.reranker)
 try:
-    view, no_reranker = workspace.second_stage(search, params.candidates, params.k, params.reranker)
+    shoot = run_shootout(workspace, search, rerankers, params.k) if len(rerankers) > 1 else None  # issue 16
+    if shoot is not None:
+        view, no_reranker = shown_view(shoot), None
+    else:
+        view, no_reranker = workspace.second_stage(search, params.candidates, params.k, params.reranker)
 except RerankLensError as exc:
     show_error(exc)
 pending.empty()
@@ -56,7 +63,7 @@ render_summary(view)
 render_embedder_alarm(workspace, params.collection)
 if st.button("🏷️ Label this query", help="Open the Label page with this query and these settings"):
     st.switch_page("pages/label.py", query_params=url_params(params))
-render_columns(view)
+render_shootout(shoot) if shoot is not None else render_columns(view)  # issue 16
 st.divider()
 render_charts(view)
 render_score_panel(view)
