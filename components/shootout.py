@@ -81,19 +81,19 @@ def render_shootout(shoot: Shootout) -> None:
     render_failures(shoot)
     names = [o.name for o in shoot.succeeded]
     view = shown_view(shoot)
+    st.radio(
+        "Reranked order shown on the right",
+        names,
+        key=keys.SHOOTOUT_SHOWN,
+        format_func=display_name,
+        horizontal=True,
+        help="Switch between the rerankers; the first-stage column stays",
+    )
     left, right = st.columns(2, gap="medium")
     with left:
         st.subheader(view.left_title)
         st.html(column_html(view.left_rows(), "left", view.k, view.query))
     with right:
-        st.radio(
-            "After",
-            names,
-            key=keys.SHOOTOUT_SHOWN,
-            format_func=display_name,
-            horizontal=True,
-            help="Which reranker's order this column shows",
-        )
         st.subheader(view.right_title)
         rerank = view.rerank
         if rerank is not None and rerank.repairs:
