@@ -56,11 +56,19 @@ def rerank_problem(workspace: Workspace, reranker: str) -> str | None:
     return problems[reranker]
 
 
-def pipeline_picker(problem: str | None) -> list[str]:
-    """The pipelines to run: every one preselected that can run; the ``+rerank`` ones left out, and the
-    reason said plainly, when no cross-encoder can be loaded."""
+def pipeline_picker(problem: str | None, options: list[str]) -> list[str]:
+    """The pipelines to run, from ``options`` (the plain ones and ``+rerank:NAME`` ones, issue 16): every
+    plain one preselected that can run; the ``+rerank`` ones left out, and the reason said plainly, when
+    no cross-encoder can be loaded."""
     runnable = [p for p in PIPELINES if problem is None or not p.endswith("+rerank")]
-    chosen = st.multiselect("Pipelines", PIPELINES, default=runnable)
+    chosen = st.multiselect(
+        "Pipelines",
+        options,
+        default=runnable,
+        accept_new_options=True,
+        help="vector+rerank:NAME / hybrid+rerank:NAME rerank with NAME (a model, directory, http:MODEL or "
+        "openai:MODEL); plain +rerank uses the Reranker above.",
+    )
     if problem is not None:
         st.warning(
             "**+rerank pipelines are not selected: the reranker cannot be loaded on this machine.** "

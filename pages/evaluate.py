@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components import keys
+from components.eval_rerankers import pipeline_options, render_costs
 from components.evaluate_render import (
     latest_saved,
     pipeline_picker,
@@ -41,7 +42,9 @@ with st.sidebar:
     default_set = collection if collection in sets else ("demo" if "demo" in sets else sets[0])
     golden_set = st.selectbox("Golden set", sets, index=sets.index(default_set))
     reranker = st.selectbox("Reranker", reranker_options(workspace.settings), accept_new_options=True)
-    pipelines = pipeline_picker(rerank_problem(workspace, reranker))
+    pipelines = pipeline_picker(
+        rerank_problem(workspace, reranker), pipeline_options(reranker_options(workspace.settings))
+    )
     candidates = st.slider("Candidates (N)", 5, 200, 50)
     level = st.radio(
         "Score at",
@@ -81,6 +84,7 @@ else:
     render_comparison(result)
     st.subheader("Latency per stage")
     render_latency(result)
+    render_costs(result)  # issue 16: cost per 1,000 queries next to latency
     # Plain sections, not expanders: a click inside reruns the page and must not fold them away.
     st.subheader("Latency vs quality across candidate counts")
     render_sweep(workspace, result, keys.EVAL_SWEEP)

@@ -19,6 +19,7 @@ from components.explore_render import (
 )
 from components.rerankers import reranker_label, reranker_options
 from components.resources import collection_names, show_error, workspace_with_demo
+from components.shootout import compare_picker, render_shootout, run_shootout, shown_view
 from components.tour import say_second_stage, start_tour_from_url, tour_panel
 from reranklens.errors import RerankLensError
 
@@ -31,6 +32,8 @@ tour_slot = tour_panel(collections)  # the guided tour of demo-hard, at the top 
 params = explore_controls(
     collections, reranker_options(workspace.settings), page="explore", reranker_label=reranker_label(workspace.settings)
 )
+# Issue 16 hook: "Compare with" in the sidebar; two or more rerankers turn the columns into a shoot-out.
+rerankers = compare_picker(params.reranker, reranker_options(workspace.settings), workspace.settings)
 if not params.query:
     st.info("Type a question above to see its candidates before and after reranking.")
     st.stop()
@@ -46,7 +49,11 @@ pending = st.empty()
 with pending.container():
     render_first_stage(search, params.k, params.reranker)
 try:
-    view, no_reranker = workspace.second_stage(search, params.candidates, params.k, params.reranker)
+    shoot = run_shootout(workspace, search, rerankers, params.k) if len(rerankers) > 1 else None  # issue 16
+    if shoot is not None:
+        view, no_reranker = shown_view(shoot), None
+    else:
+        view, no_reranker = workspace.second_stage(search, params.candidates, params.k, params.reranker)
 except RerankLensError as exc:
     show_error(exc)
 pending.empty()
@@ -59,7 +66,7 @@ render_embedder_alarm(workspace, params.collection)
 render_story(view)
 if st.button("🏷️ Label this query", help="Open the Label page with this query and these settings"):
     st.switch_page("pages/label.py", query_params=url_params(params))
-render_columns(view)
+render_shootout(shoot) if shoot is not None else render_columns(view)  # issue 16
 st.divider()
 render_charts(view)
 render_score_panel(view)

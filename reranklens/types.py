@@ -163,6 +163,28 @@ class PassageScore:
     raw: float
     tokens_seen: int | None = None
     tokens_total: int | None = None
+    # Set when the score needed repair (an LLM reranker's malformed answer), saying what was repaired.
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class RerankCost:
+    """What the calls to a paid reranker (an LLM) cost for one query. ``usd`` is None when the model's
+    price is unknown; a result served from the cache made no calls and cost nothing."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    usd: float | None = 0.0
+
+    def __add__(self, other: RerankCost) -> RerankCost:
+        usd = None if self.usd is None or other.usd is None else self.usd + other.usd
+        return RerankCost(
+            self.calls + other.calls,
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            usd,
+        )
 
 
 @dataclass(frozen=True)
@@ -205,3 +227,7 @@ class RerankResult:
     @property
     def all_cached(self) -> bool:
         return bool(self.hits) and self.cached_scores >= len(self.hits)
+    # Paid rerankers only (None for local models): calls, tokens and dollars this result cost.
+    cost: RerankCost | None = None
+    # What had to be repaired in the model's answers (an LLM's malformed permutation), one line each.
+    repairs: tuple[str, ...] = ()

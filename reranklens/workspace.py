@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from reranklens.config import DEMO_DIR, Settings
-from reranklens.errors import EmbedderMismatchError, InvalidInputError, ModelUnavailableError
+from reranklens.errors import EmbedderMismatchError, InvalidInputError, ModelUnavailableError, RerankLensError
 from reranklens.golden.beir import read_beir_judgements
 from reranklens.golden.formats import import_set
 from reranklens.golden.store import GoldenStore
@@ -50,6 +50,7 @@ from reranklens.types import (
 )
 from reranklens.views.explore import ExploreView, alternative_view, check_top_k, reranked_view
 from reranklens.views.label_sheet import LabelSheet, label_sheet
+from reranklens.views.shootout import Shootout, check_rerankers, shootout
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,20 @@ class Workspace:
             return replace(result, first_run_ms=self.first_rerank_ms.get(key))
         self.first_rerank_ms.put(key, dict(result.timings_ms))
         return result
+
+    def shootout(self, search: SearchResult, rerankers: Sequence[str], k: int = 3) -> Shootout:
+        """Rerank ``search``'s candidates with each of (at most three) ``rerankers``, one after another so
+        each one's latency is its own. One that fails (cannot load, a 429, a timeout) gets its error line;
+        the others' results stand."""
+        check_top_k(k)
+        results: dict[str, RerankResult | str] = {}
+        for name in check_rerankers(list(rerankers)):
+            try:
+                results[name] = self.rerank(search, name)
+            except RerankLensError as exc:
+                log.info("reranker %s failed: %s", name, exc)
+                results[name] = str(exc)
+        return shootout(search, results, k)
 
     def explore(
         self,

@@ -17,7 +17,8 @@ be told to fail every request with 429 or 500 (``server.fail_with = 429``).
 
 ``"stream": true`` is answered with server-sent events (chunked transfer), one word per event, and a
 final usage event when ``stream_options.include_usage`` is set; usage counts words as tokens.
-``server.delay_s`` holds every answer back that long, ``server.stall_s`` stops a stream that long
+``server.max_in_flight`` is the most requests answered at once since the last reset (a client's
+concurrency limit). ``server.delay_s`` holds every answer back that long, ``server.stall_s`` stops a stream that long
 after its first word (to test client timeouts before and during an answer), and ``server.cut_stream``
 closes the connection after the first word (a server that dies mid-answer).
 
@@ -76,6 +77,9 @@ class OpenAIStubServer(LoopbackStubServer):
         self.delay_s = 0.0
         self.stall_s = 0.0
         self.cut_stream = False
+        # Chat requests being answered right now, and the most at once since the last reset.
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     def reset(self) -> None:
         """Healthy again, with an empty request log."""
@@ -86,6 +90,7 @@ class OpenAIStubServer(LoopbackStubServer):
         self.cut_stream = False
         with self._lock:
             self.requests.clear()
+            self.max_in_flight = 0
 
 
 _BLOCK = re.compile(r"^\[(\d+)\][^\n]*\n(.*?)(?=^\[\d+\]|\Z)", re.MULTILINE | re.DOTALL)
@@ -234,6 +239,16 @@ def _make_handler(server: OpenAIStubServer) -> type[BaseHTTPRequestHandler]:
             if path not in ("/v1/embeddings", "/v1/chat/completions"):
                 self._send(HTTPStatus.NOT_FOUND, _error(f"Unknown path {self.path}", "invalid_request_error", None))
                 return
+            with server._lock:
+                server.in_flight += 1
+                server.max_in_flight = max(server.max_in_flight, server.in_flight)
+            try:
+                self._reply(path, raw, auth)
+            finally:
+                with server._lock:
+                    server.in_flight -= 1
+
+        def _reply(self, path: str, raw: bytes, auth: str) -> None:
             if server.delay_s:
                 time.sleep(server.delay_s)
             if auth != f"Bearer {server.api_key}":

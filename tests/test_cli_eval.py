@@ -124,6 +124,8 @@ def test_json_shape(tiny: Workspace, run: Run) -> None:
         "pipelines",
         "per_query",
         "latency_ms",
+        "rerankers",
+        "cost",
         "queries",
         "skipped",
         "wall_s",
@@ -132,6 +134,7 @@ def test_json_shape(tiny: Workspace, run: Run) -> None:
     ]
     assert (data["collection"], data["golden_set"], data["level"], data["candidates"]) == ("tiny", "tiny", "doc", 50)
     assert data["reranker"] is None and data["skipped"] == [] and data["queries"] == QUERIES
+    assert data["rerankers"] == {} and data["cost"] == {}  # no reranked pipeline, no paid reranker
     assert list(data["pipelines"]) == ["vector", "bm25"]
     for name in ("vector", "bm25"):
         assert set(data["pipelines"][name]) == {*MEASURES, UNJUDGED, FIRST_STAGE_RECALL}
@@ -353,7 +356,11 @@ def test_missing_collection_or_golden_set(run: Run) -> None:
 def test_unknown_pipeline(run: Run) -> None:
     code, out, err = run("-c", "tiny", "-g", "tiny", "--pipelines", "vector,colbert")
     assert_one_error_line(
-        code, out, err, "Unknown pipeline(s) colbert: choose from vector, vector+rerank, bm25, hybrid, hybrid+rerank."
+        code,
+        out,
+        err,
+        "Unknown pipeline(s) colbert: choose from vector, vector+rerank, bm25, hybrid, hybrid+rerank, "
+        "or vector+rerank:NAME / hybrid+rerank:NAME for any reranker NAME.",
     )
 
 

@@ -29,6 +29,9 @@ from reranklens.evaluate.pipelines import (
     EvalConfig,
     EvalResult,
     evaluate,
+    is_pipeline,
+    is_reranked,
+    split_pipeline,
 )
 from reranklens.evaluate.runs import RunStore, SavedRun
 from reranklens.evaluate.significance import PairedComparison, compare_pipelines
@@ -44,8 +47,6 @@ GATE_METRICS = (*MEASURES, FIRST_STAGE_RECALL)
 REGRESSION_METRIC = "nDCG@10"
 # Means of the same per-query values summed in another order differ by ~1e-16: not a regression.
 TOLERANCE = 1e-9
-# (candidate, baseline): each reranked pipeline against the first stage it reorders.
-RERANK_PAIRS = (("vector+rerank", "vector"), ("hybrid+rerank", "hybrid"))
 MAX_NOTES = 10
 
 
@@ -91,8 +92,9 @@ def add_eval_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
     parser.add_argument(
         "--pipelines",
         default=",".join(PIPELINES),
-        help=f"comma-separated, from {', '.join(PIPELINES)} (default: all; +rerank ones are skipped when "
-        "no cross-encoder loads)",
+        help=f"comma-separated, from {', '.join(PIPELINES)}, or vector+rerank:NAME / hybrid+rerank:NAME for "
+        "any reranker NAME (registry model, directory, http:MODEL, openai:MODEL), as many as you like "
+        "(default: the five plain ones; a reranked one is skipped when its model does not load)",
     )
     parser.add_argument(
         "--candidates", "-n", type=int, default=50, help=f"first-stage candidates, {MIN_CANDIDATES}-{MAX_CANDIDATES}"
@@ -154,16 +156,13 @@ def cmd_eval(workspace: Workspace, args: argparse.Namespace) -> int:
     ensure_demo(workspace)
     with _QueryProgress() as bar:
         result = evaluate(workspace, config, bar.update)
-    if result.reranker is not None:
-        for warning in workspace.reranker(config.reranker).warnings():
+    used = dict.fromkeys(p.reranker for p in result.pipelines.values() if p.reranker is not None)
+    for name in used:
+        for warning in workspace.reranker(name).warnings():
             print(f"warning: {warning}", file=sys.stderr)
     _print_notes(result.skipped)
 
-    comparisons = [
-        compare_pipelines(result, baseline_name, candidate)
-        for candidate, baseline_name in RERANK_PAIRS
-        if candidate in result.pipelines and baseline_name in result.pipelines
-    ]
+    comparisons = [compare_pipelines(result, baseline_name, candidate) for candidate, baseline_name in pairs(result)]
     gates = check_thresholds(result, thresholds)
     if baseline is not None:
         gates += check_regression(result, baseline)
@@ -236,7 +235,7 @@ def parse_threshold(spec: str, pipelines: tuple[str, ...]) -> Threshold:
     if not 0.0 <= value <= 1.0:
         raise InvalidInputError(f"--fail-under '{spec}': the threshold must be a number from 0 to 1, got '{raw}'.")
     name = pipeline.strip() or None
-    if name is not None and name not in PIPELINES:
+    if name is not None and not is_pipeline(name):
         raise InvalidInputError(
             f"Unknown pipeline '{name}' in --fail-under '{spec}': choose from {', '.join(PIPELINES)}."
         )
@@ -337,6 +336,31 @@ def check_regression(result: EvalResult, baseline: SavedRun, metric: str = REGRE
 # -- output --------------------------------------------------------------------------------------
 
 
+def pairs(result: EvalResult) -> list[tuple[str, str]]:
+    """(candidate, baseline) pairs to test: each reranked pipeline against the first stage it reorders,
+    then every two reranked pipelines on the same first stage (the reranker shoot-out)."""
+    names = list(result.pipelines)
+    found = [(p, split_pipeline(p)[0]) for p in names if is_reranked(p) and split_pipeline(p)[0] in names]
+    reranked = [p for p in names if is_reranked(p)]
+    for i, baseline in enumerate(reranked):
+        found += [
+            (candidate, baseline)
+            for candidate in reranked[i + 1 :]
+            if split_pipeline(candidate)[0] == split_pipeline(baseline)[0]
+        ]
+    return found
+
+
+def cost_text(cost: dict[str, float | None] | None) -> str:
+    """``"$0.0123 per 1,000 queries (42 calls, 9,876 tokens)"``; empty for local models."""
+    if cost is None:
+        return ""
+    per_1k = cost.get("usd_per_1k_queries")
+    dollars = "cost unknown" if per_1k is None else f"${per_1k:.4f} per 1,000 queries"
+    tokens = int((cost.get("prompt_tokens") or 0) + (cost.get("completion_tokens") or 0))
+    return f"{dollars} ({int(cost.get('calls') or 0)} calls, {tokens:,} tokens)"
+
+
 def comparison_json(comparison: PairedComparison) -> dict[str, Any]:
     return {
         "baseline": comparison.baseline,
@@ -390,7 +414,11 @@ def _print_result(result: EvalResult, comparisons: list[PairedComparison]) -> No
     print()
     for name, pipeline in result.pipelines.items():
         total = pipeline.latency_ms.get("total", {})
-        print(f"latency {name:<{name_width}}  p50 {total.get('p50', 0.0):8.1f} ms  p95 {total.get('p95', 0.0):8.1f} ms")
+        cost = cost_text(pipeline.cost)
+        print(
+            f"latency {name:<{name_width}}  p50 {total.get('p50', 0.0):8.1f} ms  p95 {total.get('p95', 0.0):8.1f} ms"
+            + (f"  {cost}" if cost else "")
+        )
     reranker = f", reranker {result.reranker}" if result.reranker else ""
     print(
         f"{result.level} level, {len(result.queries)} queries, {result.config.candidates} candidates{reranker}; "

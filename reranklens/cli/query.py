@@ -7,10 +7,12 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from reranklens.cli.common import EXIT_OK, ensure_demo
+from reranklens.cli.common import EXIT_ERROR, EXIT_OK, ensure_demo
+from reranklens.errors import RerankLensError
 from reranklens.retrieve.search import MAX_CANDIDATES, MIN_CANDIDATES
 from reranklens.types import SEARCH_MODES, SearchResult
 from reranklens.views.explore import ExploreView, check_top_k, reranked_view
+from reranklens.views.shootout import MAX_RERANKERS, RerankerOutcome, Shootout, check_rerankers
 
 if TYPE_CHECKING:
     from reranklens.workspace import Workspace
@@ -30,7 +32,10 @@ def add_query_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     query.add_argument("--embedder", help="must match the collection's embedder (default: the one it was built with)")
     query.add_argument("--rerank", action="store_true", help="rerank the candidates with a cross-encoder")
     query.add_argument(
-        "--reranker", help="cross-encoder name or directory, or http:MODEL (default $RERANKLENS_RERANKER)"
+        "--reranker",
+        action="append",
+        help="cross-encoder name or directory, http:MODEL or openai:MODEL (default $RERANKLENS_RERANKER); "
+        f'repeat to compare up to {MAX_RERANKERS}: each candidate then carries "reranks" per reranker',
     )
     query.add_argument("--top-k", "-k", type=int, default=3, help="top-k for entered/left status (1-10, default 3)")
     query.add_argument("--json", action="store_true", help="print one JSON object")
@@ -40,13 +45,89 @@ def add_query_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
 def cmd_query(workspace: Workspace, args: argparse.Namespace) -> int:
     ensure_demo(workspace)
     check_top_k(args.top_k)
+    names = check_rerankers(args.reranker or [])
     result = workspace.search(args.text, args.collection, args.mode, args.candidates, args.embedder)
-    view = reranked_view(result, workspace.rerank(result, args.reranker), args.top_k) if args.rerank else None
+    if args.rerank and len(names) > 1:
+        return _query_several(workspace, args, result, names)
+    reranker = names[0] if names else None
+    view = reranked_view(result, workspace.rerank(result, reranker), args.top_k) if args.rerank else None
     if args.json:
         print(json.dumps(result_dict(result, view), indent=2, ensure_ascii=False))
     else:
         _print_result(result, view)
     return EXIT_OK
+
+
+def _query_several(workspace: Workspace, args: argparse.Namespace, result: SearchResult, names: list[str]) -> int:
+    """Several rerankers: one that fails gets an ``error:`` line on stderr (exit 1), the others are printed."""
+    shoot = workspace.shootout(result, names, args.top_k)
+    if not shoot.succeeded:
+        raise RerankLensError(" ".join(f"{o.name}: {o.error}" for o in shoot.outcomes))
+    if args.json:
+        print(json.dumps(shootout_dict(shoot), indent=2, ensure_ascii=False))
+    else:
+        _print_shootout(shoot)
+    for outcome in shoot.failed:
+        print(f"error: reranker {outcome.name}: {outcome.error}", file=sys.stderr)
+    return EXIT_ERROR if shoot.failed else EXIT_OK
+
+
+def shootout_dict(shoot: Shootout) -> dict[str, Any]:
+    """The ``--json`` shape with several rerankers: ``result_dict`` of the first one that ran (so every
+    existing field keeps its meaning), each candidate gaining ``reranks``: ``{NAME: {rank, score,
+    probability, shift, status}}`` for every reranker that ran; ``rerankers`` lists each one's latency,
+    cost, repairs and warnings, or its ``error``; ``agreement`` has top-k overlap and Kendall's tau per pair."""
+    first = shoot.succeeded[0].view
+    data = result_dict(shoot.search, first)
+    per_chunk: dict[str, dict[str, Any]] = {hit.chunk.chunk_id: {} for hit in shoot.search.hits}
+    for outcome in shoot.succeeded:
+        if outcome.view is None:
+            continue
+        for row in outcome.view.rows:
+            if row.chunk.chunk_id in per_chunk and row.right_rank is not None:
+                per_chunk[row.chunk.chunk_id][outcome.name] = {
+                    "rank": row.right_rank,
+                    "score": None if row.right_score is None else round(row.right_score, 6),
+                    "probability": None if row.probability is None else round(row.probability, 6),
+                    "shift": row.shift,
+                    "status": row.status,
+                }
+    for candidate in data["candidates"]:
+        candidate["reranks"] = per_chunk[candidate["chunk_id"]]
+    data["rerankers"] = [_outcome_dict(outcome) for outcome in shoot.outcomes]
+    data["agreement"] = [
+        {
+            "first": pair.first,
+            "second": pair.second,
+            "top_k_overlap": round(pair.overlap, 6),
+            "kendall_tau": None if pair.tau is None else round(pair.tau, 6),
+        }
+        for pair in shoot.agreements()
+    ]
+    return data
+
+
+def _outcome_dict(outcome: RerankerOutcome) -> dict[str, Any]:
+    rerank = outcome.rerank
+    if rerank is None:
+        return {"name": outcome.name, "error": outcome.error}
+    cost = rerank.cost
+    return {
+        "name": outcome.name,
+        "model": rerank.reranker,
+        "score_kind": rerank.score_kind,
+        "latency_ms": round(outcome.latency_ms or 0.0, 2),
+        "cost": None
+        if cost is None
+        else {
+            "calls": cost.calls,
+            "prompt_tokens": cost.prompt_tokens,
+            "completion_tokens": cost.completion_tokens,
+            "usd": cost.usd,
+        },
+        "repairs": list(rerank.repairs),
+        "warnings": list(outcome.view.alarms) if outcome.view else [],
+    }
 
 
 def result_dict(result: SearchResult, view: ExploreView | None = None) -> dict[str, Any]:
@@ -109,6 +190,38 @@ def _print_result(result: SearchResult, view: ExploreView | None) -> None:
         timings = view.timings_ms
     summary = ", ".join(f"{stage} {ms:.1f} ms" for stage, ms in timings.items())
     print(f"{len(result.hits)} candidates; {summary}")
+
+
+def _print_shootout(shoot: Shootout) -> None:
+    search = shoot.search
+    print(f"{search.mode} search in '{search.collection}' for: {search.query}")
+    for outcome in shoot.succeeded:
+        for alarm in outcome.view.alarms if outcome.view else ():
+            print(f"warning: {outcome.name}: {alarm}", file=sys.stderr)
+        for repair in outcome.rerank.repairs if outcome.rerank else ():
+            print(f"note: {outcome.name} repaired its answer: {repair}", file=sys.stderr)
+    names = [o.name for o in shoot.succeeded]
+    for i, name in enumerate(names, start=1):
+        print(f"  R{i} = {name}")
+    print(
+        f"{search.mode:>6} "
+        + " ".join(f"{'R' + str(i):>4}" for i in range(1, len(names) + 1))
+        + f"  {'doc_id':<28} text"
+    )
+    for row in shoot.rank_rows():
+        ranks = " ".join(f"{row.ranks[name]:>4}" for name in names)
+        print(f"{row.first_stage_rank:>6} {ranks}  {row.chunk.doc_id[:28]:<28} {_preview(row.chunk.text)}")
+    for pair in shoot.agreements():
+        tau = "n/a" if pair.tau is None else f"{pair.tau:+.3f}"
+        print(f"{pair.first} vs {pair.second}: top-{shoot.k} overlap {pair.overlap:.0%}, Kendall's tau {tau}")
+    for outcome in shoot.succeeded:
+        cost = outcome.rerank.cost if outcome.rerank else None
+        spent = (
+            ""
+            if cost is None
+            else f", {cost.calls} calls, " + ("cost unknown" if cost.usd is None else f"${cost.usd:.6f}")
+        )
+        print(f"{outcome.name}: {outcome.latency_ms or 0.0:.1f} ms{spent}")
 
 
 def _preview(text: str) -> str:

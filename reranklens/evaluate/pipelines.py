@@ -22,17 +22,21 @@ from typing import Any, Literal
 import ir_measures
 import numpy as np
 
-from reranklens.errors import InvalidInputError, ModelUnavailableError
+from reranklens.errors import InvalidInputError, ModelUnavailableError, RerankLensError
 from reranklens.golden.store import Level
 from reranklens.ingest.embed import Embedder
-from reranklens.rerank.rerankers import rerank
+from reranklens.rerank.rerankers import Reranker, rerank
 from reranklens.retrieve.search import check_candidates, check_query
-from reranklens.types import Hit, RerankResult, SearchMode, SearchResult
+from reranklens.types import Hit, RerankCost, RerankResult, SearchMode, SearchResult
 from reranklens.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
 PIPELINES = ("vector", "vector+rerank", "bm25", "hybrid", "hybrid+rerank")
+# ``vector+rerank:NAME`` / ``hybrid+rerank:NAME``: that first stage reranked by NAME (a registry model, a
+# directory, a Hub name, http:MODEL or openai:MODEL), so one run can hold any number of rerankers.
+RERANKED_STAGES = ("vector", "hybrid")
+NAMED_RERANK = "+rerank:"
 # Display name -> ir_measures measure. Hit@3 is ir_measures' Success@3.
 MEASURES: dict[str, Any] = {
     "R@1": ir_measures.R @ 1,
@@ -61,21 +65,49 @@ class EvalConfig:
     level: LevelChoice = "auto"
 
     def __post_init__(self) -> None:
-        unknown = [p for p in self.pipelines if p not in PIPELINES]
+        unknown = [p for p in self.pipelines if not is_pipeline(p)]
         if unknown or not self.pipelines:
             raise InvalidInputError(
-                f"Unknown pipeline(s) {', '.join(unknown) or '(none given)'}: choose from {', '.join(PIPELINES)}."
+                f"Unknown pipeline(s) {', '.join(unknown) or '(none given)'}: choose from {', '.join(PIPELINES)}, "
+                "or vector+rerank:NAME / hybrid+rerank:NAME for any reranker NAME."
             )
         check_candidates(self.candidates)
+
+    def reranker_of(self, pipeline: str) -> str | None:
+        """The reranker a pipeline uses (None: none, or the configured default for plain ``+rerank``)."""
+        return split_pipeline(pipeline)[1] or (self.reranker if pipeline.endswith("+rerank") else None)
+
+
+def split_pipeline(name: str) -> tuple[str, str | None]:
+    """``"hybrid+rerank:openai:gpt-4o-mini"`` -> ``("hybrid", "openai:gpt-4o-mini")``;
+    ``"vector+rerank"`` -> ``("vector", None)``; ``"bm25"`` -> ``("bm25", None)``."""
+    stage, sep, reranker = name.partition(NAMED_RERANK)
+    if sep:
+        return stage, reranker.strip()
+    return name.split("+")[0], None
+
+
+def is_pipeline(name: str) -> bool:
+    stage, reranker = split_pipeline(name)
+    return name in PIPELINES or (stage in RERANKED_STAGES and bool(reranker))
+
+
+def is_reranked(name: str) -> bool:
+    return name.endswith("+rerank") or NAMED_RERANK in name
 
 
 @dataclass(frozen=True)
 class PipelineResult:
+    """``cost``: for a paid reranker (an LLM), the calls, tokens and dollars of the whole run and
+    ``usd_per_1k_queries`` (None when the model's price is unknown); None for local models."""
+
     name: str
     mean: dict[str, float]
     per_query: dict[str, dict[str, float]]
     latency_ms: dict[str, dict[str, float]]
     rankings: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    reranker: str | None = None
+    cost: dict[str, float | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +132,8 @@ class EvalResult:
             "pipelines": {name: result.mean for name, result in self.pipelines.items()},
             "per_query": {name: result.per_query for name, result in self.pipelines.items()},
             "latency_ms": {name: result.latency_ms for name, result in self.pipelines.items()},
+            "rerankers": {name: result.reranker for name, result in self.pipelines.items() if result.reranker},
+            "cost": {name: result.cost for name, result in self.pipelines.items() if result.cost is not None},
             "queries": self.queries,
             "skipped": list(self.skipped),
             "wall_s": round(self.wall_s, 3),
@@ -176,26 +210,40 @@ def recall_at(qrels: dict[str, dict[str, int]], runs: dict[str, dict[str, float]
 
 
 def evaluate(workspace: Workspace, config: EvalConfig, progress: ProgressCallback | None = None) -> EvalResult:
-    """Run every pipeline of ``config`` over the golden set's queries and score them."""
+    """Run every pipeline of ``config`` over the golden set's queries and score them.
+
+    A reranker that cannot be loaded, or fails on a query (a 429, a timeout), drops its pipelines with
+    a line in ``skipped``; the others run on. When every pipeline is dropped the first error is raised.
+    """
     started = time.perf_counter()
-    level, qrels, queries, skipped = _judgements(workspace, config)
+    level, qrels, queries, skipped_queries = _judgements(workspace, config)
+    notes: list[str] = []
     pipelines = list(config.pipelines)
-    reranker_name: str | None = None
-    if any(p.endswith("+rerank") for p in pipelines):
+    rerankers: dict[str, Reranker] = {}
+    errors: list[RerankLensError] = []
+    wanted: dict[str | None, list[str]] = {}
+    for pipeline in pipelines:
+        if is_reranked(pipeline):
+            wanted.setdefault(config.reranker_of(pipeline), []).append(pipeline)
+    for name, using in wanted.items():
         try:
-            reranker_name = workspace.reranker(config.reranker).name
+            model = workspace.reranker(name)
         except ModelUnavailableError as exc:
-            if all(p.endswith("+rerank") for p in pipelines):
-                raise
-            dropped = [p for p in pipelines if p.endswith("+rerank")]
-            skipped = (*skipped, f"pipelines {', '.join(dropped)}: no cross-encoder could be loaded ({exc})")
-            pipelines = [p for p in pipelines if not p.endswith("+rerank")]
+            errors.append(exc)
+            notes.append(f"pipelines {', '.join(using)}: no cross-encoder could be loaded ({exc})")
+            pipelines = [p for p in pipelines if p not in using]
+            continue
+        rerankers.update(dict.fromkeys(using, model))
+    if not pipelines:
+        raise errors[0]
 
     runs: dict[str, dict[str, dict[str, float]]] = {p: {} for p in pipelines}
     first_runs: dict[str, dict[str, dict[str, float]]] = {p: {} for p in pipelines}
     timings: dict[str, dict[str, list[float]]] = {p: {} for p in pipelines}
     rankings: dict[str, dict[str, list[str]]] = {p: {} for p in pipelines}
-    stages = sorted({p.split("+")[0] for p in pipelines}, key=["vector", "bm25", "hybrid"].index)
+    costs: dict[str, RerankCost] = {}
+    failed: set[str] = set()
+    stages = sorted({split_pipeline(p)[0] for p in pipelines}, key=["vector", "bm25", "hybrid"].index)
     embedder = None
     if {"vector", "hybrid"} & set(stages):
         embedder = workspace.collection_embedder(config.collection)
@@ -206,18 +254,28 @@ def evaluate(workspace: Workspace, config: EvalConfig, progress: ProgressCallbac
             mode: workspace.search(queries[qid], config.collection, _mode(mode), config.candidates) for mode in stages
         }
         for pipeline in pipelines:
-            search = searches[pipeline.split("+")[0]]
+            if pipeline in failed:
+                continue
+            search = searches[split_pipeline(pipeline)[0]]
             stage_ms = dict(search.timings_ms)
             if "embed" in stage_ms:
                 # Every pipeline that embeds the query is charged the same, freshly measured embedding,
                 # not whatever the query-vector cache happened to hold when its search ran.
                 stage_ms["embed"] = embed_ms
             hits: Sequence[Hit] = search.hits
-            if pipeline.endswith("+rerank"):
+            if pipeline in rerankers:
                 # No score cache here: latency must measure the model, not a cache filled by another pipeline.
-                reranked: RerankResult = rerank(workspace.reranker(config.reranker), search.query, search.hits)
+                try:
+                    reranked: RerankResult = rerank(rerankers[pipeline], search.query, search.hits)
+                except RerankLensError as exc:
+                    failed.add(pipeline)
+                    errors.append(exc)
+                    notes.append(f"pipeline {pipeline}: stopped at query {qid} ({exc})")
+                    continue
                 hits = [r.hit for r in reranked.hits]
                 stage_ms["rerank"] = reranked.timings_ms.get("rerank", 0.0)
+                if reranked.cost is not None:
+                    costs[pipeline] = costs.get(pipeline, RerankCost()) + reranked.cost
             runs[pipeline][qid] = ranking_to_run(hits, level)
             first_runs[pipeline][qid] = ranking_to_run(search.hits, level)
             rankings[pipeline][qid] = list(runs[pipeline][qid])[:10]
@@ -228,6 +286,9 @@ def evaluate(workspace: Workspace, config: EvalConfig, progress: ProgressCallbac
                 progress(done, len(qrels), pipeline)
     if progress:
         progress(len(qrels), len(qrels), "done")
+    pipelines = [p for p in pipelines if p not in failed]
+    if not pipelines:
+        raise errors[0]
 
     results: dict[str, PipelineResult] = {}
     for pipeline in pipelines:
@@ -241,15 +302,18 @@ def evaluate(workspace: Workspace, config: EvalConfig, progress: ProgressCallbac
             stage: {"p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95))}
             for stage, values in timings[pipeline].items()
         }
-        results[pipeline] = PipelineResult(pipeline, mean, per_query, latency, rankings[pipeline])
+        reranker = rerankers[pipeline].name if pipeline in rerankers else None
+        cost = cost_summary(costs[pipeline], len(qrels)) if pipeline in costs else None
+        results[pipeline] = PipelineResult(pipeline, mean, per_query, latency, rankings[pipeline], reranker, cost)
+    default = next((r.name for p, r in rerankers.items() if p.endswith("+rerank") and p in results), None)
     return EvalResult(
         config=config,
         level=level,
         queries={qid: queries[qid] for qid in qrels},
         pipelines=results,
-        skipped=tuple(skipped),
+        skipped=(*skipped_queries, *notes),
         wall_s=time.perf_counter() - started,
-        reranker=reranker_name,
+        reranker=default or next((r.reranker for r in results.values() if r.reranker), None),
     )
 
 
@@ -262,6 +326,18 @@ def _embed_once(workspace: Workspace, embedder: Embedder, query: str) -> float:
     elapsed_ms = (time.perf_counter() - started) * 1000
     workspace.query_vectors.put((embedder.name, query), vector)
     return elapsed_ms
+
+
+def cost_summary(cost: RerankCost, queries: int) -> dict[str, float | None]:
+    """A run's calls, tokens and dollars, and the dollars per 1,000 queries (None: price unknown)."""
+    per_1k = None if cost.usd is None or queries == 0 else cost.usd / queries * 1000
+    return {
+        "calls": cost.calls,
+        "prompt_tokens": cost.prompt_tokens,
+        "completion_tokens": cost.completion_tokens,
+        "usd": cost.usd,
+        "usd_per_1k_queries": per_1k,
+    }
 
 
 def _judgements(

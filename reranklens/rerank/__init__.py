@@ -1,4 +1,4 @@
-"""The second stage (candidates -> a second ranking): cross-encoder and HTTP rerankers, their ONNX
+"""The second stage (candidates -> a second ranking): cross-encoder, HTTP and LLM rerankers, their ONNX
 backend, the score cache and the untrained test model.
 
 May import: config, errors, types, models, llm, retrieve.

@@ -20,10 +20,11 @@ import numpy as np
 from reranklens.config import Settings
 from reranklens.errors import InvalidInputError, ModelUnavailableError, RerankLensError
 from reranklens.models.hub import load_model
+from reranklens.rerank.llm_reranker import OPENAI_PREFIX, LlmReranker
 from reranklens.rerank.onnx_backend import INPUT_NAMES, OnnxCrossEncoderSession, Precision, ensure_export
 from reranklens.rerank.score_cache import ScoreCache, text_key
 from reranklens.retrieve.search import Stopwatch
-from reranklens.types import Hit, PassageScore, RerankedHit, RerankResult, ScoreKind
+from reranklens.types import Hit, PassageScore, RerankCost, RerankedHit, RerankResult, ScoreKind
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +74,13 @@ class Reranker(Protocol):
 
 
 def make_reranker(name: str, settings: Settings) -> Reranker:
-    """``http:MODEL`` for a hosted /rerank API, anything else is a cross-encoder name or directory."""
+    """``http:MODEL`` for a hosted /rerank API, ``openai:MODEL`` for an LLM on an OpenAI-compatible
+    server (see ``llm_reranker``), anything else is a cross-encoder name or directory."""
     name = name.strip()
     if not name:
         raise InvalidInputError("No reranker named: set RERANKLENS_RERANKER or pick one.")
+    if name.startswith(OPENAI_PREFIX):
+        return LlmReranker(name, settings)
     if name.startswith(HTTP_PREFIX):
         model = name.removeprefix(HTTP_PREFIX) or settings.rerank_api_model
         return HttpReranker(model, settings.rerank_api_url, settings.rerank_api_key)
@@ -131,12 +135,25 @@ def rerank(
     ``rerank_tokenize``, ``rerank_model``, ``rerank_post`` (all 0 when every score was cached).
     """
     watch = Stopwatch()
+    cost: RerankCost | None = RerankCost() if isinstance(reranker, LlmReranker) else None
     with watch("rerank"):
-        keys = [(reranker.cache_key, text_key(query), text_key(hit.chunk.passage)) for hit in hits]
+        model_key = reranker.cache_key
+        if getattr(reranker, "listwise", False):
+            # A listwise score depends on the other candidates: only the same set, in the same order,
+            # may reuse it, so a cached set is all-or-nothing.
+            model_key += ":set:" + text_key("\x1f".join(hit.chunk.passage for hit in hits))
+        keys = [(model_key, text_key(query), text_key(hit.chunk.passage)) for hit in hits]
         scores: list[PassageScore | None] = [cache.get(key) if cache is not None else None for key in keys]
         missing = [i for i, score in enumerate(scores) if score is None]
+        if getattr(reranker, "listwise", False) and missing:
+            missing = list(range(len(hits)))
         if missing:
-            fresh = reranker.score(query, [hits[i].chunk.passage for i in missing], watch)
+            passages = [hits[i].chunk.passage for i in missing]
+            if isinstance(reranker, LlmReranker):
+                batch = reranker.score_batch(query, passages, watch)
+                fresh, cost = batch.scores, batch.cost
+            else:
+                fresh = reranker.score(query, passages, watch)
             for i, score in zip(missing, fresh, strict=True):
                 scores[i] = score
                 if cache is not None:
@@ -165,6 +182,8 @@ def rerank(
         max_tokens=reranker.max_tokens,
         warnings=reranker.warnings(),
         cached_scores=len(hits) - len(missing),
+        cost=cost,
+        repairs=tuple(dict.fromkeys(line for s in final if s.note for line in s.note.split(" · "))),
     )
 
 
