@@ -93,16 +93,16 @@ def render_browser(workspace: Workspace, collections: list[str]) -> None:
     rows = [
         {
             "#": (shown - 1) * PAGE_SIZE + i,
-            "chunk id": c.chunk_id,
             "document": c.doc_id,
+            "text": c.text,
             "heading": " › ".join(c.heading_path),
             "tokens": c.token_count,
-            "text": c.text,
+            "chunk id": c.chunk_id,
         }
         for i, c in enumerate(chunks, start=1)
     ]
     st.dataframe(
-        pd.DataFrame(rows, columns=["#", "chunk id", "document", "heading", "tokens", "text"]),
+        pd.DataFrame(rows, columns=["#", "document", "text", "heading", "tokens", "chunk id"]),
         hide_index=True,
         width="stretch",
         column_config={"text": st.column_config.TextColumn("text", width="large")},

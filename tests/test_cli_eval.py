@@ -234,7 +234,7 @@ def test_skipped_queries_are_notes(tiny: Workspace, run: Run) -> None:
     tiny.golden.replace_set("partial", QUERIES, {"q1": {"pw": 1}, "q2": {"backup": 0}})
     code, out, err = run("-c", "tiny", "-g", "partial", "--pipelines", "bm25")
     assert code == 0
-    assert "doc level, 1 queries" in out
+    assert "doc level, 1 query," in out
     assert err.splitlines() == [
         "note: query q2: no relevant doc-level label",
         "note: query q3: no relevant doc-level label",

@@ -10,6 +10,7 @@ import pytest
 from reranklens.cli import main as cli
 from reranklens.config import Settings
 from reranklens.golden.store import GoldenQuery, GoldenStore, Judgement
+from reranklens.workspace import Workspace
 
 QUERIES = [GoldenQuery("q-1", "How do I rotate\tan API key?", "ambiguous"), GoldenQuery("q-2", "Unjudged, for now")]
 JUDGEMENTS = [
@@ -39,7 +40,7 @@ def test_list(golden: GoldenStore, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "golden", "list")
     assert (code, err) == (0, "")
     assert out.splitlines() == [
-        f"{'empty':<24} 1 queries, 0 judgements",
+        f"{'empty':<24} 1 query, 0 judgements",
         f"{'faq':<24} 2 queries, 2 judgements  source=hand-made",
     ]
 
@@ -65,10 +66,26 @@ def test_show(golden: GoldenStore, capsys: pytest.CaptureFixture[str]) -> None:
     assert out.splitlines() == [
         "Golden set 'faq' from hand-made: 2 queries, 2 judgements.",
         "q-1  2 judgements (1 doc, 1 chunk)  How do I rotate an API key?  [note: ambiguous]",
-        "    chunk 3f2a9c0d11b7e4a5c6d8  grade 3 (perfect answer)  by ana  human  [note: step 2]",
+        "    chunk 3f2a9c0d11b7e4a5c6d8  (not in any collection)  grade 3 (answers it)  by ana  human  [note: step 2]",
         "    doc   guides/keys.md  grade 0  by import  import",  # imported: no 0-3 label for another scale
         "q-2  0 judgements  Unjudged, for now",
     ]
+
+
+def test_show_names_the_document_and_heading_of_each_judged_chunk(
+    golden: GoldenStore, settings: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "keys.md").write_text("# API keys\n\n## Rotating a key\n\nOpen Settings, then Rotate.\n", "utf-8")
+    workspace = Workspace(settings)
+    workspace.ingest([docs], "kb-docs")
+    chunk = next(c for c in workspace.store.all_chunks("kb-docs").chunks if "Rotate" in c.text)
+    golden.write_set("kb-docs", [GoldenQuery("q", "rotate a key")], [Judgement("q", "chunk", chunk.chunk_id, 3)])
+    code, out, _ = run(capsys, "golden", "show", "kb-docs")
+    assert code == 0
+    assert f"    chunk {chunk.chunk_id}  keys.md · {chunk.heading}  grade 3 (answers it)" in out
+    assert "Rotating a key" in chunk.heading
 
 
 def test_show_json(golden: GoldenStore, capsys: pytest.CaptureFixture[str]) -> None:
@@ -139,7 +156,7 @@ def test_import_with_explicit_format_replaces_a_set(
     qrels.write_text("q-9 0 d1 2\nq-9 0 chunk:c1 1\n", encoding="utf-8")
     code, out, err = run(capsys, "golden", "import", str(qrels), "--name", "faq", "--format", "trec")
     assert (code, err) == (0, "")
-    assert out == "Imported golden set 'faq': 1 queries, 2 judgements (replaced the previous set).\n"
+    assert out == "Imported golden set 'faq': 1 query, 2 judgements (replaced the previous set).\n"
     assert golden.info("faq").source == str(qrels)
     assert golden.qrels("faq") == {"q-9": {"d1": 2}} and golden.qrels("faq", "chunk") == {"q-9": {"c1": 1}}
 

@@ -17,6 +17,13 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_ERROR, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+def count(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1: "1 query", "2 queries", "0 judgements"."""
+    if n == 1:
+        return f"1 {noun}"
+    return f"{n} {noun[:-1] + 'ies' if noun.endswith('y') and noun[-2:-1] not in 'aeiou' else noun + 's'}"
+
+
 def ensure_demo(workspace: Workspace) -> None:
     if workspace.demo_pending():
         print("First run: ingesting the bundled Acme Cloud demo into collection 'demo'...", file=sys.stderr)
@@ -26,14 +33,15 @@ def ensure_demo(workspace: Workspace) -> None:
 
 def print_report(report: IngestReport) -> None:
     print(
-        f"Collection '{report.collection}': {report.documents} documents, {report.chunks_total} chunks "
+        f"Collection '{report.collection}': {count(report.documents, 'document')}, "
+        f"{count(report.chunks_total, 'chunk')} "
         f"({report.chunks_added} added, {report.chunks_removed} removed) in {report.seconds:.1f} s "
         f"({report.chunks_per_second:.0f} chunks/s)."
     )
     if report.golden_set:
         print(
-            f"Golden set '{report.golden_set}': {report.golden_queries} queries, "
-            f"{report.golden_judgements} judgements imported."
+            f"Golden set '{report.golden_set}': {count(report.golden_queries, 'query')}, "
+            f"{count(report.golden_judgements, 'judgement')} imported."
         )
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reranklens.cli.common import EXIT_ERROR, EXIT_OK, ProgressBar, ensure_demo, print_report
+from reranklens.cli.common import EXIT_ERROR, EXIT_OK, ProgressBar, count, ensure_demo, print_report
 from reranklens.ingest.chunking import ChunkingOptions
 from reranklens.types import IngestReport
 
@@ -72,8 +72,8 @@ def cmd_collections(workspace: Workspace, args: argparse.Namespace) -> int:
     if not infos:
         print("No collections yet: reranklens ingest PATH --collection NAME")
     for info in infos:
-        docs = f"{info.doc_count} docs, " if info.doc_count is not None else ""
-        print(f"{info.name:<24} {docs}{info.chunk_count} chunks  embedder={info.embedder}")
+        docs = f"{count(info.doc_count, 'doc')}, " if info.doc_count is not None else ""
+        print(f"{info.name:<24} {docs}{count(info.chunk_count, 'chunk')}  embedder={info.embedder}")
     return EXIT_OK
 
 

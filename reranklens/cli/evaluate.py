@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from reranklens.cli.common import EXIT_OK, ensure_demo
+from reranklens.cli.common import EXIT_OK, count, ensure_demo
 from reranklens.errors import InvalidInputError
 from reranklens.evaluate.pipelines import (
     FIRST_STAGE_RECALL,
@@ -421,7 +421,8 @@ def _print_result(result: EvalResult, comparisons: list[PairedComparison]) -> No
         )
     reranker = f", reranker {result.reranker}" if result.reranker else ""
     print(
-        f"{result.level} level, {len(result.queries)} queries, {result.config.candidates} candidates{reranker}; "
+        f"{result.level} level, {count(len(result.queries), 'query')}, {result.config.candidates} "
+        f"candidates{reranker}; "
         f"wall time {result.wall_s:.1f} s"
     )
 

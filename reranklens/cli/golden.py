@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reranklens.cli.common import EXIT_OK
+from reranklens.cli.common import EXIT_OK, count
 from reranklens.golden.formats import FORMATS, export_set, golden_records, import_set, topics_path
 from reranklens.golden.store import GRADE_LABELS, LEVELS
 
@@ -59,7 +59,7 @@ def cmd_golden_list(workspace: Workspace, args: argparse.Namespace) -> int:
         print("No golden sets yet: reranklens golden import PATH --name NAME (or label queries in the app)")
     for info in infos:
         source = f"  source={info.source}" if info.source else ""
-        print(f"{info.name:<24} {info.queries} queries, {info.judgements} judgements{source}")
+        print(f"{info.name:<24} {count(info.queries, 'query')}, {count(info.judgements, 'judgement')}{source}")
     return EXIT_OK
 
 
@@ -76,14 +76,13 @@ def cmd_golden_show(workspace: Workspace, args: argparse.Namespace) -> int:
         }
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return EXIT_OK
+    places = _chunk_places(workspace, args.name, records)
     source = f" from {info.source}" if info.source else ""
-    print(f"Golden set '{info.name}'{source}: {info.queries} queries, {info.judgements} judgements.")
+    print(f"Golden set '{info.name}'{source}: {count(info.queries, 'query')}, {count(info.judgements, 'judgement')}.")
     for record in records:
         judgements = record["judgements"]
-        levels = ", ".join(
-            f"{count} {level}" for level in LEVELS if (count := sum(j["level"] == level for j in judgements))
-        )
-        counts = f"{len(judgements)} judgements" + (f" ({levels})" if levels else "")
+        levels = ", ".join(f"{n} {level}" for level in LEVELS if (n := sum(j["level"] == level for j in judgements)))
+        counts = count(len(judgements), "judgement") + (f" ({levels})" if levels else "")
         note = f"  [note: {_flat(record['note'])}]" if record["note"] else ""
         print(f"{record['query_id']}  {counts}  {_flat(record['text'])}{note}")
         for j in judgements:
@@ -91,7 +90,8 @@ def cmd_golden_show(workspace: Workspace, args: argparse.Namespace) -> int:
             label = f" ({GRADE_LABELS[j['grade']]})" if j["origin"] != "import" and j["grade"] in GRADE_LABELS else ""
             who = f"  by {j['who']}" if j["who"] else ""
             jnote = f"  [note: {_flat(j['note'])}]" if j["note"] else ""
-            print(f"    {j['level']:<5} {j['target_id']}  grade {j['grade']}{label}{who}  {j['origin']}{jnote}")
+            place = f"  {places.get(j['target_id'], '(not in any collection)')}" if j["level"] == "chunk" else ""
+            print(f"    {j['level']:<5} {j['target_id']}{place}  grade {j['grade']}{label}{who}  {j['origin']}{jnote}")
     return EXIT_OK
 
 
@@ -99,7 +99,8 @@ def cmd_golden_import(workspace: Workspace, args: argparse.Namespace) -> int:
     replacing = args.name.strip() in workspace.golden.names()
     info = import_set(workspace.golden, args.path, args.name, args.format)
     replaced = " (replaced the previous set)" if replacing else ""
-    print(f"Imported golden set '{info.name}': {info.queries} queries, {info.judgements} judgements{replaced}.")
+    sizes = f"{count(info.queries, 'query')}, {count(info.judgements, 'judgement')}"
+    print(f"Imported golden set '{info.name}': {sizes}{replaced}.")
     return EXIT_OK
 
 
@@ -108,7 +109,7 @@ def cmd_golden_export(workspace: Workspace, args: argparse.Namespace) -> int:
     out = export_set(workspace.golden, args.name, args.format, args.out)
     topics = f" (query texts in {topics_path(out)})" if args.format == "trec" else ""
     print(
-        f"Exported golden set '{info.name}' ({info.queries} queries, {info.judgements} judgements) "
+        f"Exported golden set '{info.name}' ({count(info.queries, 'query')}, {count(info.judgements, 'judgement')}) "
         f"as {args.format} to {out}{topics}."
     )
     return EXIT_OK
@@ -117,8 +118,22 @@ def cmd_golden_export(workspace: Workspace, args: argparse.Namespace) -> int:
 def cmd_golden_delete(workspace: Workspace, args: argparse.Namespace) -> int:
     info = workspace.golden.info(args.name)
     workspace.golden.delete_set(args.name)
-    print(f"Deleted golden set '{info.name}' ({info.queries} queries, {info.judgements} judgements).")
+    print(f"Deleted golden set '{info.name}' ({count(info.queries, 'query')}, {count(info.judgements, 'judgement')}).")
     return EXIT_OK
+
+
+def _chunk_places(workspace: Workspace, golden_set: str, records: list[dict[str, Any]]) -> dict[str, str]:
+    """Each judged chunk id -> "document · heading", looked up in the collection named like the set
+    first, then in the others; a chunk no collection holds (re-ingested away) is left out."""
+    wanted = {j["target_id"] for r in records for j in r["judgements"] if j["level"] == "chunk"}
+    names = workspace.store.names() if wanted else []
+    places: dict[str, str] = {}
+    for name in sorted(names, key=lambda n: n != golden_set):
+        if not (missing := sorted(wanted - set(places))):
+            break
+        for chunk_id, chunk in workspace.store.chunks_by_id(name, missing).items():
+            places[chunk_id] = _flat(f"{chunk.doc_id} · {chunk.heading}" if chunk.heading else chunk.doc_id)
+    return places
 
 
 def _flat(text: str) -> str:

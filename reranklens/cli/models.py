@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reranklens.cli.common import EXIT_OK
+from reranklens.cli.common import EXIT_OK, count
 from reranklens.models.registry import ModelRegistry
 from reranklens.train.trainer import LOSSES, NEGATIVE_SOURCES, Progress, TrainConfig, train_reranker
 
@@ -195,7 +195,7 @@ def cmd_train(workspace: Workspace, args: argparse.Namespace) -> int:
         return EXIT_OK
     m = card["metrics"]
     print(f"model: {result.entry.name} -> {result.entry.source}")
-    print(f"held-out nDCG@10 ({m['held_out_queries']} queries, vector top-{m['candidates']} reranked):")
+    print(f"held-out nDCG@10 ({count(m['held_out_queries'], 'query')}, vector top-{m['candidates']} reranked):")
     print(
         f"  vector-only {m['vector_nDCG@10']:.4f}   random shuffle {m['random_nDCG@10']:.4f}"
         + (f"   base {m['base_nDCG@10']:.4f}" if m.get("base_nDCG@10") is not None else "")

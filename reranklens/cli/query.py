@@ -11,7 +11,7 @@ from reranklens.cli.common import EXIT_ERROR, EXIT_OK, ensure_demo
 from reranklens.errors import RerankLensError
 from reranklens.retrieve.search import MAX_CANDIDATES, MIN_CANDIDATES
 from reranklens.types import SEARCH_MODES, SearchResult
-from reranklens.views.explore import ExploreView, check_top_k, reranked_view
+from reranklens.views.explore import ExploreView, check_top_k
 from reranklens.views.shootout import MAX_RERANKERS, RerankerOutcome, Shootout, check_rerankers
 
 if TYPE_CHECKING:
@@ -50,9 +50,22 @@ def cmd_query(workspace: Workspace, args: argparse.Namespace) -> int:
     if args.rerank and len(names) > 1:
         return _query_several(workspace, args, result, names)
     reranker = names[0] if names else None
-    view = reranked_view(result, workspace.rerank(result, reranker), args.top_k) if args.rerank else None
+    view, no_reranker = None, None
+    if args.rerank:
+        # As the pages and `answer` do: without a cross-encoder, compare two first-stage rankings instead.
+        view, no_reranker = workspace.second_stage(result, args.candidates, args.top_k, reranker)
+        if no_reranker:
+            print(
+                f"warning: no cross-encoder available, compared {view.left_title} with {view.right_title} "
+                f"instead. {no_reranker}",
+                file=sys.stderr,
+            )
     if args.json:
-        print(json.dumps(result_dict(result, view), indent=2, ensure_ascii=False))
+        data = result_dict(result, view)
+        if view is not None:
+            data["compared"] = {"before": view.left_title, "after": view.right_title, "after_kind": view.right_kind}
+            data["fallback_reason"] = no_reranker
+        print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         _print_result(result, view)
     return EXIT_OK
@@ -174,18 +187,19 @@ def _print_result(result: SearchResult, view: ExploreView | None) -> None:
     if view is None:
         print(f"{'rank':>4}  {'score':>8}  {'doc_id':<28} text")
         for hit in result.hits:
-            print(f"{hit.rank:>4}  {hit.score:>8.4f}  {hit.chunk.doc_id[:28]:<28} {_preview(hit.chunk.text)}")
+            print(f"{hit.rank:>4}  {hit.score:>8.4f}  {_cut(hit.chunk.doc_id, 28):<28} {_preview(hit.chunk.text)}")
         timings = result.timings_ms
     else:
         for alarm in view.alarms:
             print(f"warning: {alarm}", file=sys.stderr)
-        print(f"{'rerank':>6} {'vector':>6} {'shift':>5}  {'score':>8}  {'status':<16} {'doc_id':<28} text")
+        print(f"compared: {view.left_title} (before) -> {view.right_title} (after)")
+        print(f"{'after':>6} {'before':>6} {'shift':>5}  {'score':>8}  {'status':<16} {'doc_id':<28} text")
         for row in view.right_rows():
             status = row.status.replace("_top_k", f" top-{view.k}").replace("_", " ") if row.status != "outside" else ""
             shift = "" if row.shift is None else f"{row.shift:+d}"
             print(
                 f"{row.right_rank:>6} {row.left_rank:>6} {shift:>5}  {row.right_score or 0:>8.4f}  {status:<16} "
-                f"{row.chunk.doc_id[:28]:<28} {_preview(row.chunk.text)}"
+                f"{_cut(row.chunk.doc_id, 28):<28} {_preview(row.chunk.text)}"
             )
         timings = view.timings_ms
     summary = ", ".join(f"{stage} {ms:.1f} ms" for stage, ms in timings.items())
@@ -225,5 +239,9 @@ def _print_shootout(shoot: Shootout) -> None:
 
 
 def _preview(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= TEXT_PREVIEW else text[: TEXT_PREVIEW - 1] + "…"
+    return _cut(" ".join(text.split()), TEXT_PREVIEW)
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, an ellipsis marking where it was cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"

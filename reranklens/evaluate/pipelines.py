@@ -126,7 +126,6 @@ class EvalResult:
             "collection": self.config.collection,
             "golden_set": self.config.golden_set,
             "level": self.level,
-            "level_choice": self.config.level,
             "candidates": self.config.candidates,
             "reranker": self.reranker,
             "pipelines": {name: result.mean for name, result in self.pipelines.items()},
@@ -154,7 +153,7 @@ class EvalResult:
                 pipelines=names,
                 candidates=int(data["candidates"]),
                 reranker=data.get("reranker"),
-                level=data.get("level_choice", data["level"]),
+                level=data["level"],  # the level it was scored at: a rerun scores the same way
             )
             pipelines = {
                 name: PipelineResult(name, data["pipelines"][name], data["per_query"][name], data["latency_ms"][name])

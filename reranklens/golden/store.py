@@ -32,7 +32,7 @@ LEVELS: tuple[Level, ...] = ("doc", "chunk")
 MIN_GRADE, MAX_GRADE = 0, 3
 # Imported collections may use a wider scale (Cranfield's qrels go to 4); labels made here use 0-3.
 MAX_IMPORTED_GRADE = 10
-GRADE_LABELS = {0: "not relevant", 1: "related", 2: "relevant", 3: "perfect answer"}
+GRADE_LABELS = {0: "not relevant", 1: "related", 2: "relevant", 3: "answers it"}
 
 _SCHEMA_V1 = """
 CREATE TABLE golden_sets (

@@ -216,6 +216,16 @@ class VectorStore:
             for chunk_id, text, meta in zip(result["ids"], result["documents"], result["metadatas"], strict=True)
         ]
 
+    def chunks_by_id(self, name: str, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+        """Those of ``chunk_ids`` the collection holds, by id (ids it lacks are simply absent)."""
+        if not chunk_ids:
+            return {}
+        result = self._call(self.collection(name).get, ids=list(chunk_ids), include=["documents", "metadatas"])
+        return {
+            chunk_id: Chunk.from_metadata(chunk_id, text or "", meta or {})
+            for chunk_id, text, meta in zip(result["ids"], result["documents"], result["metadatas"], strict=True)
+        }
+
     def existing_ids(self, name: str, chunk_ids: Sequence[str]) -> set[str]:
         """Which of ``chunk_ids`` the collection still holds (labels of the others are orphaned)."""
         if not chunk_ids:

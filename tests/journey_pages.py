@@ -1,0 +1,89 @@
+"""What the Evaluate, Models and Corpus journeys share: a server on a fresh data dir, driving Streamlit's
+widgets as a person does, a 1500x1000 screenshot, and a clean server log.
+
+The fresh data dir is a copy of the session's pre-ingested demo store (``fixtures_page``) without any saved
+runs or models, so a journey starts where a new user starts, minus the minutes of embedding the demo.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from app_server import REPO, chromium, running_app
+from playwright.sync_api import Locator, Page, expect
+
+ARTIFACTS = REPO / "test-artifacts"
+IDLE_APP = "[data-testid='stApp'][data-test-script-state='notRunning']"
+VIEWPORT = {"width": 1500, "height": 1000}
+# Lines a healthy server never logs: a traceback, or Streamlit's report of an exception in a script.
+FAILURE = re.compile(r"Traceback \(most recent call last\)|^\w*(Error|Exception):|Uncaught app exception", re.M)
+
+
+@dataclass(frozen=True)
+class Journey:
+    page: Page
+    url: str
+    data_dir: Path
+    log: Path
+
+
+def fresh_data_dir(page_data_dir: Path, root: Path) -> Path:
+    """A copy of the ingested demo store with no saved evaluation runs and no models."""
+    data_dir = Path(shutil.copytree(page_data_dir, root / "store"))
+    for leftover in ("runs.sqlite", "runs.sqlite-wal", "runs.sqlite-shm"):
+        (data_dir / leftover).unlink(missing_ok=True)
+    shutil.rmtree(data_dir / "models", ignore_errors=True)
+    return data_dir
+
+
+@contextmanager
+def journey(data_dir: Path, log: Path, timeout_ms: int, **env: str) -> Iterator[Journey]:
+    """The app on ``data_dir`` and a 1500x1000 Chromium page; the log is checked when the journey ends."""
+    with running_app(data_dir, log, **env) as url, chromium() as browser:
+        context = browser.new_context(viewport=VIEWPORT)
+        context.set_default_timeout(timeout_ms)
+        expect.set_options(timeout=timeout_ms)  # waits for what a person waits for (a run, a training)
+        yield Journey(context.new_page(), url, data_dir, log)
+        context.close()
+    assert_clean_log(log)
+
+
+def assert_clean_log(log: Path) -> None:
+    text = log.read_text(encoding="utf-8", errors="replace")
+    match = FAILURE.search(text)
+    assert match is None, f"the server logged an exception:\n{text[max(0, match.start() - 2000) : match.end() + 3000]}"
+
+
+def wait_idle(page: Page) -> None:
+    page.wait_for_selector(IDLE_APP)
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """The first screen as a person sees it (1500x1000, not the whole page)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path))
+    return path
+
+
+def selectbox(page: Page, label: str) -> Locator:
+    """The input of the selectbox labelled ``label`` (a combobox named by its label)."""
+    return page.get_by_role("combobox", name=label, exact=True)
+
+
+def choose(page: Page, label: str, option: str) -> None:
+    """Pick ``option`` in the selectbox labelled ``label`` as a person does: open it, click the option."""
+    selectbox(page, label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_idle(page)
+
+
+def fill_number(page: Page, label: str, value: int) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
