@@ -21,7 +21,7 @@ from reranklens.evaluate.pipelines import (
 from reranklens.evaluate.runs import RunStore
 from reranklens.evaluate.significance import compare_pipelines
 from reranklens.views.render import markdown_escape
-from reranklens.workspace import Workspace
+from reranklens.workspace import DEMO_COLLECTION, DEMO_GOLDEN_SET, DEMO_HARD_SET, Workspace
 
 # Session-state key of this page (the others are in components.keys).
 RERANK_PROBLEMS = "evaluate.rerank_problems"
@@ -54,6 +54,26 @@ def rerank_problem(workspace: Workspace, reranker: str) -> str | None:
         except ModelUnavailableError as exc:
             problems[reranker] = str(exc)
     return problems[reranker]
+
+
+def default_golden_set(collection: str, sets: list[str]) -> str:
+    """The set the page opens on: ``demo-hard`` for the demo (it shows what a second stage fixes; the
+    ``demo`` set is one click away), else the set named like the collection, else the first."""
+    if collection == DEMO_COLLECTION and DEMO_HARD_SET in sets:
+        return DEMO_HARD_SET
+    return collection if collection in sets else (DEMO_GOLDEN_SET if DEMO_GOLDEN_SET in sets else sets[0])
+
+
+def render_set_explainer(golden_set: str) -> None:
+    """One line on what the table will show; for ``demo-hard``, why its queries are hard."""
+    if golden_set == DEMO_HARD_SET:
+        st.caption(
+            "**demo-hard**: questions where vector search tends to pick the wrong page (error codes, setting "
+            "names, version numbers, negation, answers deep in a long page; each query's note says which). "
+            "The table shows how often each pipeline puts the page that answers in its top-k."
+        )
+    else:
+        st.caption("The table shows, per pipeline, how well its ranking finds the judged chunks or pages.")
 
 
 def pipeline_picker(problem: str | None, options: list[str]) -> list[str]:

@@ -5,6 +5,7 @@ import streamlit as st
 from components import keys
 from components.eval_rerankers import pipeline_options, render_costs
 from components.evaluate_render import (
+    default_golden_set,
     latest_saved,
     pipeline_picker,
     render_comparison,
@@ -12,6 +13,7 @@ from components.evaluate_render import (
     render_metric_table,
     render_overview,
     render_saved_runs,
+    render_set_explainer,
     render_sweep,
     rerank_problem,
     run_with_progress,
@@ -39,8 +41,7 @@ with st.sidebar:
     collection = st.selectbox(
         "Collection", collections, index=collections.index("demo") if "demo" in collections else 0
     )
-    default_set = collection if collection in sets else ("demo" if "demo" in sets else sets[0])
-    golden_set = st.selectbox("Golden set", sets, index=sets.index(default_set))
+    golden_set = st.selectbox("Golden set", sets, index=sets.index(default_golden_set(collection, sets)))
     reranker = st.selectbox("Reranker", reranker_options(workspace.settings), accept_new_options=True)
     pipelines = pipeline_picker(
         rerank_problem(workspace, reranker), pipeline_options(reranker_options(workspace.settings))
@@ -54,6 +55,8 @@ with st.sidebar:
     )
     label = st.text_input("Run label (optional)", placeholder="e.g. new reranker")
     start = st.button("Run evaluation", type="primary", width="stretch")
+
+render_set_explainer(golden_set)
 
 try:
     config = EvalConfig(collection, golden_set, tuple(pipelines), candidates, reranker, level)

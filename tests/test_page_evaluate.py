@@ -44,9 +44,22 @@ def test_before_a_run_the_page_explains_what_to_do(eval_env: None) -> None:
     assert any("Run evaluation" in i.value for i in at.info)
 
 
+def test_the_demo_opens_on_the_hard_set_and_says_what_the_table_shows(eval_env: None) -> None:
+    """Issue 19: shown to stakeholders, the page starts where a second stage makes a difference."""
+    at = AppTest.from_file(str(PAGE), default_timeout=180).run()
+    assert not at.exception
+    assert next(s.value for s in at.selectbox if s.label == "Golden set") == "demo-hard"
+    assert any(c.value.startswith("**demo-hard**: questions where vector search") for c in at.caption)
+    next(s for s in at.selectbox if s.label == "Golden set").set_value("demo")
+    at.run()
+    assert any(c.value.startswith("The table shows, per pipeline") for c in at.caption)
+
+
 def test_run_vector_and_bm25_on_the_demo_golden_set(eval_env: None, page_data_dir: Path) -> None:
     runs_before = len(RunStore(page_data_dir / "runs.sqlite").list())
     at = AppTest.from_file(str(PAGE), default_timeout=300).run()
+    next(s for s in at.selectbox if s.label == "Golden set").set_value("demo")
+    at.run()
     at.multiselect[0].set_value(["vector", "bm25"])
     at.text_input[0].input("apptest run")
     run_button(at).click().run()
