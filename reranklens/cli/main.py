@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reranklens.cli.answer import add_answer_command
+from reranklens.cli.attach import add_attach_commands
 from reranklens.cli.common import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from reranklens.cli.corpus import add_demo_command, add_ingest_command, add_listing_commands
 from reranklens.cli.evaluate import add_eval_command
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_answer_command(commands)
     add_models_commands(commands)
     add_demo_command(commands)
+    add_attach_commands(commands)
     return parser
 
 

@@ -228,7 +228,8 @@ def _judgements(
             f"Golden set '{config.golden_set}' has no query with a relevant {level}-level label: "
             "label some chunks on the Label page (or import judgements) first."
         )
-    workspace.store.collection(config.collection)  # unknown collection -> clear error before any work
+    # An unknown collection -> a clear error before any work.
+    workspace.store_for(config.collection).collection(config.collection)
     return level, qrels, queries, skipped
 
 
