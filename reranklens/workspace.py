@@ -51,6 +51,7 @@ from reranklens.retrieve.search import (
     vector_hits,
 )
 from reranklens.retrieve.store import VectorStore, validate_collection_name
+from reranklens.retrieve.traces import NO_TEXT, TraceStore, trace_search
 from reranklens.types import (
     SEARCH_MODES,
     CollectionInfo,
@@ -88,6 +89,10 @@ class Workspace:
     @cached_property
     def store(self) -> VectorStore:
         return VectorStore(self.settings)
+
+    @cached_property
+    def traces(self) -> TraceStore:
+        return TraceStore(self.settings.traces_db_path)
 
     @cached_property
     def golden(self) -> GoldenStore:
@@ -148,6 +153,28 @@ class Workspace:
             other = self.search(search.query, search.collection, other_mode, candidates)
             return alternative_view(search, other, k), str(exc)
 
+    def trace_search(self, trace_set: str, trace_id: str) -> SearchResult:
+        """A logged retrieval as a first-stage result: logged order, logged scores, mode ``logged``."""
+        return trace_search(self.traces.get(trace_set, trace_id), trace_set)
+
+    def rerank_trace(self, search: SearchResult, reranker: str | None = None) -> RerankResult:
+        """Rerank a logged retrieval; candidates logged without text are left out (they stay in
+        the "before" ranking only), and a warning says how many."""
+        with_text = [hit for hit in search.hits if hit.chunk.text]
+        result = rerank(self.reranker(reranker), search.query, with_text, self.score_cache)
+        missing = len(search.hits) - len(with_text)
+        if missing:
+            result = replace(result, warnings=(*result.warnings, f"{missing} logged candidate(s): {NO_TEXT}."))
+        return result
+
+    def trace_view(
+        self, trace_set: str, trace_id: str, k: int = 3, reranker: str | None = None
+    ) -> tuple[ExploreView, SearchResult]:
+        """Explore for one logged retrieval: logged ranking before, reranked after."""
+        check_top_k(k)
+        search = self.trace_search(trace_set, trace_id)
+        return reranked_view(search, self.rerank_trace(search, reranker), k), search
+
     def label_sheet(self, view: ExploreView, golden_set: str) -> LabelSheet:
         """The Label page's candidates for ``view``'s query, with grades and orphaned labels."""
         labelled: list[str] = []
@@ -157,7 +184,10 @@ class Workspace:
                 labelled = [
                     j.target_id for j in self.golden.judgements(golden_set, query.query_id) if j.level == "chunk"
                 ]
-        existing = self.store_for(view.collection).existing_ids(view.collection, labelled)
+        if view.left.mode == "logged":
+            existing = self.traces.existing_ids(view.collection, labelled)
+        else:
+            existing = self.store_for(view.collection).existing_ids(view.collection, labelled)
         return label_sheet(view, self.golden, golden_set, existing)
 
     def collections(self) -> list[CollectionInfo]:

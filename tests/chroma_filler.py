@@ -87,7 +87,8 @@ def main(target: str) -> None:
 
     rotation, _ = np.linalg.qr(np.random.default_rng(7).normal(size=(vectors.shape[1], vectors.shape[1])))
     rotated = client.create_collection("li_rotated", embedding_function=None)
-    rotated.add(ids=llama_ids, embeddings=(vectors @ rotation).astype(np.float32), documents=texts, metadatas=llama_metas)
+    turned = (vectors @ rotation).astype(np.float32)
+    rotated.add(ids=llama_ids, embeddings=turned, documents=texts, metadatas=llama_metas)
 
     tiny = client.create_collection("tiny_dims", embedding_function=None)
     tiny.add(ids=["a", "b"], embeddings=np.eye(2, 8, dtype=np.float32), documents=["first text", "second text"])

@@ -22,6 +22,7 @@ from reranklens.cli.evaluate import add_eval_command
 from reranklens.cli.golden import add_golden_commands
 from reranklens.cli.models import add_models_commands, add_untrained_command
 from reranklens.cli.query import add_query_command
+from reranklens.cli.traces import add_traces_commands
 from reranklens.config import Settings
 from reranklens.errors import RerankLensError
 from reranklens.rerank.rerankers import AUTO_BACKEND, BACKENDS
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_models_commands(commands)
     add_demo_command(commands)
     add_attach_commands(commands)
+    add_traces_commands(commands)
     return parser
 
 

@@ -8,7 +8,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from reranklens.cli.common import EXIT_OK, ensure_demo
+from reranklens.errors import InvalidInputError
 from reranklens.retrieve.search import MAX_CANDIDATES, MIN_CANDIDATES
+from reranklens.retrieve.traces import NO_TEXT
 from reranklens.types import SEARCH_MODES, SearchResult
 from reranklens.views.explore import ExploreView, check_top_k, reranked_view
 
@@ -21,8 +23,13 @@ TEXT_PREVIEW = 70
 def add_query_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``query`` on the top-level subparsers."""
     query = commands.add_parser("query", help="search a collection")
-    query.add_argument("text")
-    query.add_argument("--collection", "-c", required=True)
+    query.add_argument("text", nargs="?", help="the query (not with --trace: the logged one is used)")
+    query.add_argument("--collection", "-c", help="the collection to search (not with --trace)")
+    query.add_argument(
+        "--trace",
+        metavar="NAME:TRACE_ID",
+        help="replay a logged retrieval of trace set NAME (ranks = the logged order) instead of searching",
+    )
     query.add_argument(
         "--candidates", "-n", type=int, default=50, help=f"first-stage candidates, {MIN_CANDIDATES}-{MAX_CANDIDATES}"
     )
@@ -38,14 +45,48 @@ def add_query_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def cmd_query(workspace: Workspace, args: argparse.Namespace) -> int:
-    ensure_demo(workspace)
     check_top_k(args.top_k)
+    if args.trace:
+        return _replay_trace(workspace, args)
+    if not args.text or not args.collection:
+        raise InvalidInputError(
+            "query needs the query text and --collection (or --trace NAME:TRACE_ID to replay a logged retrieval)."
+        )
+    ensure_demo(workspace)
     result = workspace.search(args.text, args.collection, args.mode, args.candidates, args.embedder)
     view = reranked_view(result, workspace.rerank(result, args.reranker), args.top_k) if args.rerank else None
     if args.json:
         print(json.dumps(result_dict(result, view), indent=2, ensure_ascii=False))
     else:
         _print_result(result, view)
+    return EXIT_OK
+
+
+def _replay_trace(workspace: Workspace, args: argparse.Namespace) -> int:
+    """``query --trace NAME:TRACE_ID``: the logged candidates as the first stage, reranked with --rerank."""
+    name, separator, trace_id = args.trace.partition(":")
+    if not separator or not name or not trace_id:
+        raise InvalidInputError(f"--trace takes NAME:TRACE_ID (e.g. --trace prod-log:t-17), got '{args.trace}'.")
+    if args.text or args.collection:
+        raise InvalidInputError(
+            "--trace replays the logged query and candidates: drop the query text and --collection."
+        )
+    trace = workspace.traces.get(name, trace_id)
+    result = workspace.trace_search(name, trace_id)
+    view = reranked_view(result, workspace.rerank_trace(result, args.reranker), args.top_k) if args.rerank else None
+    if args.json:
+        data = result_dict(result, view)
+        data["trace"] = {"trace_set": name, "trace_id": trace.trace_id, "answer": trace.answer}
+        for candidate, logged in zip(data["candidates"], trace.candidates, strict=True):
+            candidate["logged_id"] = logged.id
+            candidate["score"] = logged.score
+            if logged.text is None:
+                candidate["note"] = NO_TEXT
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        _print_result(result, view)
+        if trace.answer:
+            print(f"logged answer: {trace.answer}")
     return EXIT_OK
 
 
@@ -98,7 +139,7 @@ def _print_result(result: SearchResult, view: ExploreView | None) -> None:
     else:
         for alarm in view.alarms:
             print(f"warning: {alarm}", file=sys.stderr)
-        print(f"{'rerank':>6} {'vector':>6} {'shift':>5}  {'score':>8}  {'status':<16} {'doc_id':<28} text")
+        print(f"{'rerank':>6} {result.mode[:6]:>6} {'shift':>5}  {'score':>8}  {'status':<16} {'doc_id':<28} text")
         for row in view.right_rows():
             status = row.status.replace("_top_k", f" top-{view.k}").replace("_", " ") if row.status != "outside" else ""
             shift = "" if row.shift is None else f"{row.shift:+d}"

@@ -32,6 +32,8 @@ from reranklens.workspace import Workspace
 log = logging.getLogger(__name__)
 
 PIPELINES = ("vector", "vector+rerank", "bm25", "hybrid", "hybrid+rerank")
+# A trace set's pipelines: the application's logged ranking, and that ranking reranked.
+TRACE_PIPELINES = ("logged", "logged+rerank")
 # Display name -> ir_measures measure. Hit@3 is ir_measures' Success@3.
 MEASURES: dict[str, Any] = {
     "R@1": ir_measures.R @ 1,
@@ -58,12 +60,15 @@ class EvalConfig:
     candidates: int = 50
     reranker: str | None = None
     level: LevelChoice = "auto"
+    # True: ``collection`` names a trace set, whose logged rankings are the first stage.
+    traces: bool = False
 
     def __post_init__(self) -> None:
-        unknown = [p for p in self.pipelines if p not in PIPELINES]
+        known = TRACE_PIPELINES if self.traces else PIPELINES
+        unknown = [p for p in self.pipelines if p not in known]
         if unknown or not self.pipelines:
             raise InvalidInputError(
-                f"Unknown pipeline(s) {', '.join(unknown) or '(none given)'}: choose from {', '.join(PIPELINES)}."
+                f"Unknown pipeline(s) {', '.join(unknown) or '(none given)'}: choose from {', '.join(known)}."
             )
         check_candidates(self.candidates)
 
@@ -160,18 +165,27 @@ def evaluate(workspace: Workspace, config: EvalConfig, progress: ProgressCallbac
     first_runs: dict[str, dict[str, dict[str, float]]] = {p: {} for p in pipelines}
     timings: dict[str, dict[str, list[float]]] = {p: {} for p in pipelines}
     rankings: dict[str, dict[str, list[str]]] = {p: {} for p in pipelines}
-    stages = sorted({p.split("+")[0] for p in pipelines}, key=["vector", "bm25", "hybrid"].index)
+    stages = sorted({p.split("+")[0] for p in pipelines}, key=["vector", "bm25", "hybrid", "logged"].index)
     for done, qid in enumerate(qrels):
-        searches: dict[str, SearchResult] = {
-            mode: workspace.search(queries[qid], config.collection, _mode(mode), config.candidates) for mode in stages
-        }
+        if config.traces:
+            trace_id = _trace_for(workspace, config.collection, qid, queries[qid])
+            if trace_id is None:
+                skipped = (*skipped, f"query {qid}: no trace in '{config.collection}' logged this query")
+                continue
+            searches: dict[str, SearchResult] = {"logged": workspace.trace_search(config.collection, trace_id)}
+        else:
+            searches = {
+                mode: workspace.search(queries[qid], config.collection, _mode(mode), config.candidates)
+                for mode in stages
+            }
         for pipeline in pipelines:
             search = searches[pipeline.split("+")[0]]
             stage_ms = dict(search.timings_ms)
             hits: Sequence[Hit] = search.hits
             if pipeline.endswith("+rerank"):
                 # No score cache here: latency must measure the model, not a cache filled by another pipeline.
-                reranked: RerankResult = rerank(workspace.reranker(config.reranker), search.query, search.hits)
+                with_text = [hit for hit in search.hits if hit.chunk.text]  # logged without text: not rerankable
+                reranked: RerankResult = rerank(workspace.reranker(config.reranker), search.query, with_text)
                 hits = [r.hit for r in reranked.hits]
                 stage_ms["rerank"] = reranked.timings_ms.get("rerank", 0.0)
             runs[pipeline][qid] = ranking_to_run(hits, level)
@@ -184,6 +198,13 @@ def evaluate(workspace: Workspace, config: EvalConfig, progress: ProgressCallbac
                 progress(done, len(qrels), pipeline)
     if progress:
         progress(len(qrels), len(qrels), "done")
+    if config.traces:
+        qrels = {qid: targets for qid, targets in qrels.items() if qid in runs[pipelines[0]]}
+        if not qrels:
+            raise InvalidInputError(
+                f"No query of golden set '{config.golden_set}' was logged in trace set '{config.collection}': "
+                "a trace matches a golden query by trace id = query id, or by the same query text."
+            )
 
     results: dict[str, PipelineResult] = {}
     for pipeline in pipelines:
@@ -228,9 +249,20 @@ def _judgements(
             f"Golden set '{config.golden_set}' has no query with a relevant {level}-level label: "
             "label some chunks on the Label page (or import judgements) first."
         )
-    # An unknown collection -> a clear error before any work.
-    workspace.store_for(config.collection).collection(config.collection)
+    # An unknown collection or trace set -> a clear error before any work.
+    if config.traces:
+        workspace.traces.info(config.collection)
+    else:
+        workspace.store_for(config.collection).collection(config.collection)
     return level, qrels, queries, skipped
+
+
+def _trace_for(workspace: Workspace, trace_set: str, query_id: str, query: str) -> str | None:
+    """The trace replaying a golden query: the one whose trace id is the query id, else the first whose
+    query text is the same (ignoring case and spacing)."""
+    if workspace.traces.has(trace_set, query_id):
+        return query_id
+    return workspace.traces.find(trace_set, query)
 
 
 def _mode(stage: str) -> SearchMode:
