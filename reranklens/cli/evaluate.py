@@ -161,7 +161,8 @@ def cmd_eval(workspace: Workspace, args: argparse.Namespace) -> int:
     if baseline is not None:
         check_baseline(baseline, config)
 
-    ensure_demo(workspace)
+    if not config.traces:
+        ensure_demo(workspace)
     with _QueryProgress() as bar:
         result = evaluate(workspace, config, bar.update)
     if result.reranker is not None:
