@@ -17,11 +17,16 @@ from components.explore_render import (
 )
 from components.rerankers import reranker_options
 from components.resources import collection_names, show_error, workspace_with_demo
+from components.traces_render import render_trace_explore
 from reranklens.errors import RerankLensError
 from reranklens.views.render import markdown_escape
 
 st.title("🔎 Explore")
 workspace = workspace_with_demo()
+# --- Issue 15: a logged retrieval picked in the sidebar replaces the search (components/traces_render.py) ---
+if render_trace_explore(workspace):
+    st.stop()
+# --- end issue 15 ---
 collections = collection_names(workspace)
 
 params = explore_controls(collections, reranker_options(workspace.settings), page="explore")
