@@ -403,8 +403,9 @@ def _print_result(result: EvalResult, comparisons: list[PairedComparison]) -> No
         total = pipeline.latency_ms.get("total", {})
         print(f"latency {name:<{name_width}}  p50 {total.get('p50', 0.0):8.1f} ms  p95 {total.get('p95', 0.0):8.1f} ms")
     reranker = f", reranker {result.reranker}" if result.reranker else ""
+    candidates = f"trace set '{result.config.collection}': logged" if result.config.traces else result.config.candidates
     print(
-        f"{result.level} level, {len(result.queries)} queries, {result.config.candidates} candidates{reranker}; "
+        f"{result.level} level, {len(result.queries)} queries, {candidates} candidates{reranker}; "
         f"wall time {result.wall_s:.1f} s"
     )
 
