@@ -230,3 +230,15 @@ def test_real_openinference_spans_import_with_the_llm_answer(run: Run, tmp_path:
     assert [c["score"] for c in first["candidates"]] == [1.0, 0.9]
     assert first["candidates"][0]["metadata"] == {"source": "v1.0/password-reset.md"}
     assert first["answer"] == replies[0] and items["How long is the reset link valid?"]["answer"] == replies[1]
+
+
+def test_a_file_without_any_trace_is_refused_and_says_which_format(run: Run, tmp_path: Path) -> None:
+    code, out, err = run("traces", "import", str(FIXTURE), "--name", "wrong", "--format", "openinference")
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert "no trace found" in err and "--format (jsonl or openinference)" in err
+    empty = write_lines(tmp_path / "bad.jsonl", ["{nope"])
+    code, _, err = run("traces", "import", str(empty), "--name", "bad")
+    assert code == 1 and f"the first: {empty}:1: not JSON" in err
+    code, _, err = run("traces", "import", str(tmp_path / "missing.jsonl"), "--name", "x")
+    assert code == 1 and "no such file" in err
+    assert run("traces", "list", "--json")[1].strip() == "[]"

@@ -340,6 +340,12 @@ class TraceStore:
                     no_text += sum(c.text is None for c in record.candidates)
                 if duplicates:
                     raise DuplicateTraceError(source, duplicates, duplicate_count)
+                if not traces:
+                    first = f" ({skipped_count} line(s) skipped, the first: {skipped[0]})" if skipped else ""
+                    raise InvalidInputError(
+                        f"{source}: no trace found{first}. Nothing was imported: check the file and --format "
+                        f"({' or '.join(TRACE_FORMATS)})."
+                    )
                 for trace_id, answer in answers.items():
                     db.execute(
                         "UPDATE traces SET answer = ? WHERE set_name = ? AND (trace_id = ? OR trace_id LIKE ?)",
