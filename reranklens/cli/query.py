@@ -48,7 +48,7 @@ def cmd_query(workspace: Workspace, args: argparse.Namespace) -> int:
     check_top_k(args.top_k)
     if args.trace:
         return _replay_trace(workspace, args)
-    if not args.text or not args.collection:
+    if args.text is None or not args.collection:  # an empty query is check_query's to refuse
         raise InvalidInputError(
             "query needs the query text and --collection (or --trace NAME:TRACE_ID to replay a logged retrieval)."
         )
@@ -67,7 +67,7 @@ def _replay_trace(workspace: Workspace, args: argparse.Namespace) -> int:
     name, separator, trace_id = args.trace.partition(":")
     if not separator or not name or not trace_id:
         raise InvalidInputError(f"--trace takes NAME:TRACE_ID (e.g. --trace prod-log:t-17), got '{args.trace}'.")
-    if args.text or args.collection:
+    if args.text is not None or args.collection:
         raise InvalidInputError(
             "--trace replays the logged query and candidates: drop the query text and --collection."
         )
