@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components import keys
+from components.attach_render import render_attach
 from components.corpus_render import (
     ingest_controls,
     render_browser,
@@ -12,6 +13,7 @@ from components.corpus_render import (
     run_ingest,
 )
 from components.resources import workspace_with_demo
+from components.traces_render import render_trace_sets
 
 st.title("📚 Corpus")
 workspace = workspace_with_demo()
@@ -25,6 +27,13 @@ render_browser(workspace, collections)
 st.subheader("Ingest documents")
 if report := st.session_state.pop(keys.CORPUS_REPORT, None):
     render_report(report)
+# --- Issue 15: attach another application's Chroma collection, import its logged retrievals ---
+with st.expander("🔗 Attach an existing Chroma collection (read-only)"):
+    render_attach(workspace)
+with st.expander("🧾 Traces: logged retrievals to replay"):
+    render_trace_sets(workspace)
+# --- end issue 15 ---
+
 request = ingest_controls(workspace, collections)
 if request is not None:
     st.session_state[keys.CORPUS_REPORT] = run_ingest(workspace, request)

@@ -21,10 +21,15 @@ from components.rerankers import reranker_label, reranker_options
 from components.resources import collection_names, show_error, workspace_with_demo
 from components.shootout import compare_picker, render_shootout, run_shootout, shown_view
 from components.tour import say_second_stage, start_tour_from_url, tour_panel
+from components.traces_render import render_trace_explore
 from reranklens.errors import RerankLensError
 
 st.title("🔎 Explore")
 workspace = workspace_with_demo()
+# --- Issue 15: a logged retrieval picked in the sidebar replaces the search (components/traces_render.py) ---
+if render_trace_explore(workspace):
+    st.stop()
+# --- end issue 15 ---
 collections = collection_names(workspace)
 
 start_tour_from_url(collections)

@@ -8,13 +8,13 @@ from components.label_render import render_grading, render_query_note, render_se
 from components.rerankers import reranker_label, reranker_options
 from components.resources import collection_names, show_error, workspace_with_demo
 from components.suggest_render import render_label_suggestions
+from components.traces_render import render_trace_label
 from reranklens.errors import RerankLensError
 from reranklens.views.render import markdown_escape
 
 st.title("🏷️ Label")
 workspace = workspace_with_demo()
 golden = workspace.golden
-collections = collection_names(workspace)
 
 sets = golden.names() or ["my-labels"]
 if url_set := st.query_params.get("set"):
@@ -29,6 +29,11 @@ with st.sidebar:
     who = st.text_input("Your name (stored with each label)", key=keys.LABELER)
     scope = st.radio("Show", ["top-k of either ranking", "all candidates"], key=keys.LABEL_SCOPE)
 
+# --- Issue 15: grade a logged retrieval picked in the sidebar (components/traces_render.py) ---
+if render_trace_label(workspace, golden_set, who, scope == "all candidates"):
+    st.stop()
+# --- end issue 15 ---
+collections = collection_names(workspace)
 params = explore_controls(
     collections, reranker_options(workspace.settings), page="label", reranker_label=reranker_label(workspace.settings)
 )

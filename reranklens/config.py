@@ -116,6 +116,10 @@ class Settings:
         return self.data_dir / "golden.sqlite"
 
     @property
+    def traces_db_path(self) -> Path:
+        return self.data_dir / "traces.sqlite"
+
+    @property
     def runs_db_path(self) -> Path:
         return self.data_dir / "runs.sqlite"
 

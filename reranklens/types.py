@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-SearchMode = Literal["vector", "bm25", "hybrid"]
+SearchMode = Literal["vector", "bm25", "hybrid", "logged"]
+# What a user can ask for; "logged" is a replayed trace's fixed first stage (see retrieve/traces.py).
 SEARCH_MODES: tuple[SearchMode, ...] = ("vector", "bm25", "hybrid")
 HEADING_SEPARATOR = " > "
 
@@ -126,6 +127,8 @@ class CollectionInfo:
     embedder: str
     chunk_count: int
     doc_count: int | None = None
+    # Attached collections (another application's Chroma, read-only): where they live.
+    attached_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,7 @@ class RerankResult:
     @property
     def all_cached(self) -> bool:
         return bool(self.hits) and self.cached_scores >= len(self.hits)
+
     # Paid rerankers only (None for local models): calls, tokens and dollars this result cost.
     cost: RerankCost | None = None
     # What had to be repaired in the model's answers (an LLM's malformed permutation), one line each.

@@ -10,6 +10,7 @@ import hashlib
 import logging
 import shutil
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import cached_property
@@ -23,11 +24,27 @@ from reranklens.golden.beir import read_beir_judgements
 from reranklens.golden.formats import import_set
 from reranklens.golden.store import GoldenStore
 from reranklens.ingest.chunking import ChunkingOptions
-from reranklens.ingest.embed import Embedder, canonical_embedder_name, make_embedder
+from reranklens.ingest.embed import (
+    CHROMA_DEFAULT,
+    CHROMA_DEFAULT_SAME_AS,
+    Embedder,
+    canonical_embedder_name,
+    make_embedder,
+)
 from reranklens.ingest.pipeline import ProgressCallback, ingest
 from reranklens.models.registry import ModelRegistry
 from reranklens.rerank.rerankers import Reranker, make_reranker, rerank
 from reranklens.rerank.score_cache import ScoreCache, text_key
+from reranklens.retrieve.attach import (
+    CHROMA_DEFAULT_EF,
+    PROBE_SIZE,
+    AttachedStore,
+    Attachment,
+    AttachmentRegistry,
+    AttachReport,
+    drop_snapshots,
+)
+from reranklens.retrieve.conventions import MetadataKeys
 from reranklens.retrieve.search import (
     CHUNK_IDS_FILE,
     BM25Index,
@@ -37,7 +54,8 @@ from reranklens.retrieve.search import (
     reciprocal_rank_fusion,
     vector_hits,
 )
-from reranklens.retrieve.store import VectorStore
+from reranklens.retrieve.store import VectorStore, validate_collection_name
+from reranklens.retrieve.traces import NO_TEXT, TraceStore, trace_search
 from reranklens.types import (
     SEARCH_MODES,
     Chunk,
@@ -78,10 +96,16 @@ class Workspace:
         # Timings of the run that scored a (model, query, candidates) triple, reported again when the
         # same triple is answered from the score cache (a rerun's own timing is only the lookups).
         self.first_rerank_ms: ScoreCache[dict[str, float]] = ScoreCache(QUERY_VECTOR_CACHE)
+        self.attachments = AttachmentRegistry(self.settings.data_dir)
+        self._attached: dict[str, AttachedStore] = {}
 
     @cached_property
     def store(self) -> VectorStore:
         return VectorStore(self.settings)
+
+    @cached_property
+    def traces(self) -> TraceStore:
+        return TraceStore(self.settings.traces_db_path)
 
     @cached_property
     def golden(self) -> GoldenStore:
@@ -177,6 +201,28 @@ class Workspace:
             )
             return alternative_view(before, after, k), str(exc)
 
+    def trace_search(self, trace_set: str, trace_id: str) -> SearchResult:
+        """A logged retrieval as a first-stage result: logged order, logged scores, mode ``logged``."""
+        return trace_search(self.traces.get(trace_set, trace_id), trace_set)
+
+    def rerank_trace(self, search: SearchResult, reranker: str | None = None) -> RerankResult:
+        """Rerank a logged retrieval; candidates logged without text are left out (they stay in
+        the "before" ranking only), and a warning says how many."""
+        with_text = [hit for hit in search.hits if hit.chunk.text]
+        result = rerank(self.reranker(reranker), search.query, with_text, self.score_cache)
+        missing = len(search.hits) - len(with_text)
+        if missing:
+            result = replace(result, warnings=(*result.warnings, f"{missing} logged candidate(s): {NO_TEXT}."))
+        return result
+
+    def trace_view(
+        self, trace_set: str, trace_id: str, k: int = 3, reranker: str | None = None
+    ) -> tuple[ExploreView, SearchResult]:
+        """Explore for one logged retrieval: logged ranking before, reranked after."""
+        check_top_k(k)
+        search = self.trace_search(trace_set, trace_id)
+        return reranked_view(search, self.rerank_trace(search, reranker), k), search
+
     def label_sheet(self, view: ExploreView, golden_set: str) -> LabelSheet:
         """The Label page's candidates for ``view``'s query, with grades and orphaned labels."""
         labelled: list[str] = []
@@ -186,11 +232,135 @@ class Workspace:
                 labelled = [
                     j.target_id for j in self.golden.judgements(golden_set, query.query_id) if j.level == "chunk"
                 ]
-        existing = self.store.existing_ids(view.collection, labelled)
+        if view.left.mode == "logged":
+            existing = self.traces.existing_ids(view.collection, labelled)
+        else:
+            existing = self.store_for(view.collection).existing_ids(view.collection, labelled)
         return label_sheet(view, self.golden, golden_set, existing)
 
     def collections(self) -> list[CollectionInfo]:
-        return [self.store.info(name) for name in self.store.names() if ".building-" not in name]
+        """Own collections, then attached ones (marked with where they live)."""
+        own = [self.store.info(name) for name in self.store.names() if ".building-" not in name]
+        attached = []
+        for name, attachment in sorted(self.attachments.all().items()):
+            try:
+                info = self.store_for(name).info(name)
+            except RerankLensError as exc:
+                log.warning("attached collection %s unavailable: %s", name, exc)
+                info = CollectionInfo(name, attachment.embedder, 0)
+            attached.append(replace(info, attached_from=f"{attachment.source} :: {attachment.collection}"))
+        return own + attached
+
+    def store_for(self, collection: str) -> VectorStore | AttachedStore:
+        """The store that holds ``collection``: our own, or the read-only view of an attached one."""
+        attachment = self.attachments.get(collection)
+        if attachment is None:
+            return self.store
+        with self._lock:
+            opened = self._attached.get(collection)
+        if opened is None or opened.attachment != attachment:
+            opened = AttachedStore(attachment, self.settings.data_dir)
+            with self._lock:
+                self._attached[collection] = opened
+        return opened
+
+    def is_attached(self, collection: str) -> bool:
+        return self.attachments.get(collection) is not None
+
+    def attach(
+        self,
+        source: str,
+        collection: str,
+        embedder: str,
+        name: str | None = None,
+        keys: MetadataKeys | None = None,
+    ) -> AttachReport:
+        """Attach another application's Chroma collection read-only, after checking the embedder.
+
+        The stored vectors' dimension must match the embedder's (else ``InvalidInputError``); a probe
+        embeds a few stored documents and expects each to be its own nearest neighbour, and warns when
+        fewer are (another model, or the documents were embedded with extra text around them).
+        """
+        name = validate_collection_name(name or collection)
+        if self.store.exists(name) or self.is_attached(name):
+            raise InvalidInputError(
+                f"A collection named '{name}' already exists here: choose another with --name "
+                f"(or detach it first: reranklens detach {name})."
+            )
+        embedder_name = canonical_embedder_name(embedder)
+        attachment = Attachment(
+            name=name,
+            source=source if source.startswith(("http://", "https://")) else str(Path(source).expanduser().resolve()),
+            collection=collection,
+            embedder=embedder_name,
+            keys=keys or MetadataKeys(),
+            attached_at=time.time(),
+        )
+        try:
+            report = self._check_attachment(attachment)
+        except BaseException:
+            drop_snapshots(self.settings.data_dir, name)  # a refused attachment leaves no copy behind
+            raise
+        self.attachments.save(report.attachment)
+        return report
+
+    def _check_attachment(self, attachment: Attachment) -> AttachReport:
+        """Open, check the embedder (dimension, probe) and detect the metadata convention."""
+        name, collection, embedder_name = attachment.name, attachment.collection, attachment.embedder
+        store = AttachedStore(attachment, self.settings.data_dir)
+        warnings: list[str] = []
+        if store.embedding_function_name() == CHROMA_DEFAULT_EF and embedder_name != CHROMA_DEFAULT:
+            warnings.append(
+                f"'{collection}' was created with Chroma's default embedding function (all-MiniLM-L6-v2 as ONNX); "
+                f"{CHROMA_DEFAULT_SAME_AS} is the same model (--embedder {CHROMA_DEFAULT} loads Chroma's own, "
+                "which needs the internet the first time)."
+            )
+        count = store.count()
+        sample = store.sample(PROBE_SIZE)
+        model = self.embedder(embedder_name)
+        dimension = None
+        hits = total = 0
+        if count:
+            stored = np.asarray(sample["embeddings"], dtype=np.float32)
+            dimension = int(stored.shape[1])
+            produced = int(model.embed_query("dimension check").shape[0])
+            if produced != dimension:
+                raise InvalidInputError(
+                    f"'{collection}' stores {dimension}-dimensional vectors, but embedder '{embedder_name}' makes "
+                    f"{produced}-dimensional ones: name the embedder the collection was built with (--embedder)."
+                )
+            texts = [text or "" for text in sample["documents"] or []]
+            probe_ids = [i for i, text in zip(sample["ids"], texts, strict=True) if text.strip()]
+            vectors = model.embed_documents([t for t in texts if t.strip()]) if probe_ids else np.zeros((0, 0))
+            total = len(probe_ids)
+            for own_id, vector in zip(probe_ids, vectors, strict=True):
+                nearest = store.query(name, vector, 1)
+                hits += bool(nearest) and nearest[0][0].chunk_id == own_id
+            if hits < total:
+                warnings.append(
+                    f"Probe: only {hits} of {total} stored documents are their own nearest neighbour when embedded "
+                    f"with '{embedder_name}': the collection was probably built with another model, and vector "
+                    "search will be poor. Attach again with the embedder its application uses."
+                )
+        else:
+            warnings.append(f"'{collection}' is empty: nothing to search yet.")
+        attachment = replace(
+            attachment,
+            convention=store.detected_convention(sample),
+            dimension=dimension,
+            space=store.space(),
+        )
+        return AttachReport(attachment, count, hits, total, tuple(warnings))
+
+    def detach(self, name: str) -> None:
+        """Forget an attached collection (its store is not touched; our snapshot copy is removed)."""
+        if not self.is_attached(name):
+            raise InvalidInputError(f"'{name}' is not an attached collection (see: reranklens collections).")
+        self.attachments.remove(name)
+        with self._lock:
+            self._attached.pop(name, None)
+            self._bm25 = {key: index for key, index in self._bm25.items() if key[0] != name}
+        drop_snapshots(self.settings.data_dir, name)
 
     def ingest(
         self,
@@ -201,6 +371,10 @@ class Workspace:
         rebuild: bool = False,
         progress: ProgressCallback | None = None,
     ) -> IngestReport:
+        if self.is_attached(collection):
+            raise InvalidInputError(
+                f"'{collection}' is attached read-only: RerankLens never writes to it. Ingest into another name."
+            )
         options = options or ChunkingOptions(self.settings.chunk_tokens, self.settings.chunk_overlap)
         if embedder is None and self.store.exists(collection):
             embedder = str(self.store.metadata(collection).get("embedder") or self.settings.embedder)
@@ -228,13 +402,17 @@ class Workspace:
         return self.store.chunk_page(collection, (page - 1) * page_size, page_size), pages
 
     def delete_collection(self, name: str) -> None:
+        if self.is_attached(name):
+            raise InvalidInputError(
+                f"'{name}' is attached read-only: RerankLens never deletes it. Detach it with: reranklens detach {name}"
+            )
         self.store.delete(name)
         with self._lock:
             self._bm25 = {key: index for key, index in self._bm25.items() if key[0] != name}
         shutil.rmtree(self._bm25_dir(name), ignore_errors=True)
 
     def collection_embedder_name(self, collection: str) -> str:
-        return str(self.store.metadata(collection).get("embedder", ""))
+        return str(self.store_for(collection).metadata(collection).get("embedder", ""))
 
     def collection_embedder(self, collection: str, asked: str | None = None) -> Embedder:
         """The embedder a collection was built with; asking for another one is an error."""
@@ -252,6 +430,19 @@ class Workspace:
         it (memory-mapped) instead of reading all chunks and re-tokenizing; a changed collection
         gets a new fingerprint, so the index is rebuilt once and the old one removed.
         """
+        store = self.store_for(collection)
+        if store is not self.store:
+            # An attached collection: built from its documents once per process and kept in memory
+            # (its store is a snapshot copy or a server we never write to; nothing is persisted for it).
+            key = (collection, "attached:" + str(store.metadata(collection).get("revision", "")))
+            with self._lock:
+                index = self._bm25.get(key)
+            if index is None:
+                index = BM25Index(store.all_chunks(collection).chunks)
+                with self._lock:
+                    self._bm25 = {k: v for k, v in self._bm25.items() if k[0] != collection}
+                    self._bm25[key] = index
+            return index
         fingerprint = self.bm25_fingerprint(collection)
         key = (collection, fingerprint)
         with self._lock:
@@ -310,7 +501,7 @@ class Workspace:
                     vector = model.embed_query(query)
                     self.query_vectors.put(key, vector)
             with watch("vector_search"):
-                rankings.append(vector_hits(self.store.query(collection, vector, candidates)))
+                rankings.append(vector_hits(self.store_for(collection).query(collection, vector, candidates)))
         if mode in ("bm25", "hybrid"):
             index = self.bm25_index(collection)
             with watch("bm25_search"):

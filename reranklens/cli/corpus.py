@@ -73,7 +73,8 @@ def cmd_collections(workspace: Workspace, args: argparse.Namespace) -> int:
         print("No collections yet: reranklens ingest PATH --collection NAME")
     for info in infos:
         docs = f"{count(info.doc_count, 'doc')}, " if info.doc_count is not None else ""
-        print(f"{info.name:<24} {docs}{count(info.chunk_count, 'chunk')}  embedder={info.embedder}")
+        attached = f"  attached read-only from {info.attached_from}" if info.attached_from else ""
+        print(f"{info.name:<24} {docs}{count(info.chunk_count, 'chunk')}  embedder={info.embedder}{attached}")
     return EXIT_OK
 
 

@@ -25,6 +25,7 @@ from reranklens.evaluate.pipelines import (
     FIRST_STAGE_RECALL,
     MEASURES,
     PIPELINES,
+    TRACE_PIPELINES,
     UNJUDGED,
     EvalConfig,
     EvalResult,
@@ -87,14 +88,20 @@ def add_eval_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
             "Score retrieval pipelines on a golden set. Exit 1 when a --fail-under or --fail-on-regression gate fails."
         ),
     )
-    parser.add_argument("--collection", "-c", help="the collection to search (required unless --list-runs)")
+    parser.add_argument("--collection", "-c", help="the collection to search (required unless --list-runs/--traces)")
+    parser.add_argument(
+        "--traces",
+        metavar="NAME",
+        help="score trace set NAME's logged rankings instead of searching: pipelines logged and logged+rerank",
+    )
     parser.add_argument("--golden", "-g", help="the golden set to score against (required unless --list-runs)")
     parser.add_argument(
         "--pipelines",
-        default=",".join(PIPELINES),
+        default=None,
         help=f"comma-separated, from {', '.join(PIPELINES)}, or vector+rerank:NAME / hybrid+rerank:NAME for "
         "any reranker NAME (registry model, directory, http:MODEL, openai:MODEL), as many as you like "
-        "(default: the five plain ones; a reranked one is skipped when its model does not load)",
+        "(default: the five plain ones; a reranked one is skipped when its model does not load); "
+        f"with --traces from {', '.join(TRACE_PIPELINES)}",
     )
     parser.add_argument(
         "--candidates", "-n", type=int, default=50, help=f"first-stage candidates, {MIN_CANDIDATES}-{MAX_CANDIDATES}"
@@ -136,24 +143,29 @@ def cmd_eval(workspace: Workspace, args: argparse.Namespace) -> int:
     runs = RunStore(workspace.settings.runs_db_path)
     if args.list_runs:
         return _list_runs(runs.list(args.collection, args.golden), args.json)
-    if not args.collection or not args.golden:
+    if args.traces and args.collection:
+        raise InvalidInputError("Give --collection or --traces, not both: --traces scores the logged rankings.")
+    if not (args.collection or args.traces) or not args.golden:
         raise InvalidInputError(
             "eval needs --collection and --golden (e.g. reranklens eval --collection demo --golden demo)."
         )
+    default_pipelines = TRACE_PIPELINES if args.traces else PIPELINES
     config = EvalConfig(
-        collection=args.collection,
+        collection=args.traces or args.collection,
         golden_set=args.golden,
-        pipelines=parse_pipelines(args.pipelines),
+        pipelines=parse_pipelines(args.pipelines or ",".join(default_pipelines)),
         candidates=args.candidates,
         reranker=args.reranker,
         level=args.level,
+        traces=bool(args.traces),
     )
     thresholds = [parse_threshold(spec, config.pipelines) for spec in args.fail_under]
     baseline = runs.get(args.fail_on_regression) if args.fail_on_regression is not None else None
     if baseline is not None:
         check_baseline(baseline, config)
 
-    ensure_demo(workspace)
+    if not config.traces:
+        ensure_demo(workspace)
     with _QueryProgress() as bar:
         result = evaluate(workspace, config, bar.update)
     used = dict.fromkeys(p.reranker for p in result.pipelines.values() if p.reranker is not None)
@@ -420,9 +432,9 @@ def _print_result(result: EvalResult, comparisons: list[PairedComparison]) -> No
             + (f"  {cost}" if cost else "")
         )
     reranker = f", reranker {result.reranker}" if result.reranker else ""
+    candidates = f"trace set '{result.config.collection}': logged" if result.config.traces else result.config.candidates
     print(
-        f"{result.level} level, {count(len(result.queries), 'query')}, {result.config.candidates} "
-        f"candidates{reranker}; "
+        f"{result.level} level, {count(len(result.queries), 'query')}, {candidates} candidates{reranker}; "
         f"wall time {result.wall_s:.1f} s"
     )
 

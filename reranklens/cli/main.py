@@ -15,12 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reranklens.cli.answer import add_answer_command
+from reranklens.cli.attach import add_attach_commands
 from reranklens.cli.common import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from reranklens.cli.corpus import add_demo_command, add_ingest_command, add_listing_commands
 from reranklens.cli.evaluate import add_eval_command
 from reranklens.cli.golden import add_golden_commands
 from reranklens.cli.models import add_models_commands, add_untrained_command
 from reranklens.cli.query import add_query_command
+from reranklens.cli.traces import add_traces_commands
 from reranklens.config import Settings
 from reranklens.errors import RerankLensError
 from reranklens.rerank.rerankers import AUTO_BACKEND, BACKENDS
@@ -73,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_answer_command(commands)
     add_models_commands(commands)
     add_demo_command(commands)
+    add_attach_commands(commands)
+    add_traces_commands(commands)
     return parser
 
 

@@ -8,10 +8,11 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from reranklens.cli.common import EXIT_ERROR, EXIT_OK, ensure_demo
-from reranklens.errors import RerankLensError
+from reranklens.errors import InvalidInputError, RerankLensError
 from reranklens.retrieve.search import MAX_CANDIDATES, MIN_CANDIDATES
+from reranklens.retrieve.traces import NO_TEXT
 from reranklens.types import SEARCH_MODES, SearchResult
-from reranklens.views.explore import ExploreView, check_top_k
+from reranklens.views.explore import ExploreView, check_top_k, reranked_view
 from reranklens.views.shootout import MAX_RERANKERS, RerankerOutcome, Shootout, check_rerankers
 
 if TYPE_CHECKING:
@@ -23,8 +24,13 @@ TEXT_PREVIEW = 70
 def add_query_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``query`` on the top-level subparsers."""
     query = commands.add_parser("query", help="search a collection")
-    query.add_argument("text")
-    query.add_argument("--collection", "-c", required=True)
+    query.add_argument("text", nargs="?", help="the query (not with --trace: the logged one is used)")
+    query.add_argument("--collection", "-c", help="the collection to search (not with --trace)")
+    query.add_argument(
+        "--trace",
+        metavar="NAME:TRACE_ID",
+        help="replay a logged retrieval of trace set NAME (ranks = the logged order) instead of searching",
+    )
     query.add_argument(
         "--candidates", "-n", type=int, default=50, help=f"first-stage candidates, {MIN_CANDIDATES}-{MAX_CANDIDATES}"
     )
@@ -43,9 +49,17 @@ def add_query_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def cmd_query(workspace: Workspace, args: argparse.Namespace) -> int:
-    ensure_demo(workspace)
     check_top_k(args.top_k)
     names = check_rerankers(args.reranker or [])
+    if args.trace:
+        if len(names) > 1:
+            raise InvalidInputError("--trace replays with one reranker: give --reranker once.")
+        return _replay_trace(workspace, args, names[0] if names else None)
+    if args.text is None or not args.collection:  # an empty query is check_query's to refuse
+        raise InvalidInputError(
+            "query needs the query text and --collection (or --trace NAME:TRACE_ID to replay a logged retrieval)."
+        )
+    ensure_demo(workspace)
     result = workspace.search(args.text, args.collection, args.mode, args.candidates, args.embedder)
     if args.rerank and len(names) > 1:
         return _query_several(workspace, args, result, names)
@@ -141,6 +155,34 @@ def _outcome_dict(outcome: RerankerOutcome) -> dict[str, Any]:
         "repairs": list(rerank.repairs),
         "warnings": list(outcome.view.alarms) if outcome.view else [],
     }
+
+
+def _replay_trace(workspace: Workspace, args: argparse.Namespace, reranker: str | None) -> int:
+    """``query --trace NAME:TRACE_ID``: the logged candidates as the first stage, reranked with --rerank."""
+    name, separator, trace_id = args.trace.partition(":")
+    if not separator or not name or not trace_id:
+        raise InvalidInputError(f"--trace takes NAME:TRACE_ID (e.g. --trace prod-log:t-17), got '{args.trace}'.")
+    if args.text is not None or args.collection:
+        raise InvalidInputError(
+            "--trace replays the logged query and candidates: drop the query text and --collection."
+        )
+    trace = workspace.traces.get(name, trace_id)
+    result = workspace.trace_search(name, trace_id)
+    view = reranked_view(result, workspace.rerank_trace(result, reranker), args.top_k) if args.rerank else None
+    if args.json:
+        data = result_dict(result, view)
+        data["trace"] = {"trace_set": name, "trace_id": trace.trace_id, "answer": trace.answer}
+        for candidate, logged in zip(data["candidates"], trace.candidates, strict=True):
+            candidate["logged_id"] = logged.id
+            candidate["score"] = logged.score
+            if logged.text is None:
+                candidate["note"] = NO_TEXT
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        _print_result(result, view)
+        if trace.answer:
+            print(f"logged answer: {trace.answer}")
+    return EXIT_OK
 
 
 def result_dict(result: SearchResult, view: ExploreView | None = None) -> dict[str, Any]:

@@ -37,6 +37,8 @@ PIPELINES = ("vector", "vector+rerank", "bm25", "hybrid", "hybrid+rerank")
 # directory, a Hub name, http:MODEL or openai:MODEL), so one run can hold any number of rerankers.
 RERANKED_STAGES = ("vector", "hybrid")
 NAMED_RERANK = "+rerank:"
+# A trace set's pipelines: the application's logged ranking, and that ranking reranked.
+TRACE_PIPELINES = ("logged", "logged+rerank")
 # Display name -> ir_measures measure. Hit@3 is ir_measures' Success@3.
 MEASURES: dict[str, Any] = {
     "R@1": ir_measures.R @ 1,
@@ -63,13 +65,19 @@ class EvalConfig:
     candidates: int = 50
     reranker: str | None = None
     level: LevelChoice = "auto"
+    # True: ``collection`` names a trace set, whose logged rankings are the first stage.
+    traces: bool = False
 
     def __post_init__(self) -> None:
-        unknown = [p for p in self.pipelines if not is_pipeline(p)]
+        if self.traces:
+            unknown = [p for p in self.pipelines if p not in TRACE_PIPELINES]
+            choices = ", ".join(TRACE_PIPELINES)
+        else:
+            unknown = [p for p in self.pipelines if not is_pipeline(p)]
+            choices = f"{', '.join(PIPELINES)}, or vector+rerank:NAME / hybrid+rerank:NAME for any reranker NAME"
         if unknown or not self.pipelines:
             raise InvalidInputError(
-                f"Unknown pipeline(s) {', '.join(unknown) or '(none given)'}: choose from {', '.join(PIPELINES)}, "
-                "or vector+rerank:NAME / hybrid+rerank:NAME for any reranker NAME."
+                f"Unknown pipeline(s) {', '.join(unknown) or '(none given)'}: choose from {choices}."
             )
         check_candidates(self.candidates)
 
@@ -242,16 +250,28 @@ def evaluate(workspace: Workspace, config: EvalConfig, progress: ProgressCallbac
     rankings: dict[str, dict[str, list[str]]] = {p: {} for p in pipelines}
     costs: dict[str, RerankCost] = {}
     failed: set[str] = set()
-    stages = sorted({split_pipeline(p)[0] for p in pipelines}, key=["vector", "bm25", "hybrid"].index)
+    stages = sorted({split_pipeline(p)[0] for p in pipelines}, key=["vector", "bm25", "hybrid", "logged"].index)
     embedder = None
     if {"vector", "hybrid"} & set(stages):
         embedder = workspace.collection_embedder(config.collection)
         embedder.embed_query(next(iter(queries.values())))  # the first call pays one-off start-up costs
     for done, qid in enumerate(qrels):
-        embed_ms = _embed_once(workspace, embedder, queries[qid]) if embedder else 0.0
-        searches: dict[str, SearchResult] = {
-            mode: workspace.search(queries[qid], config.collection, _mode(mode), config.candidates) for mode in stages
-        }
+        embed_ms = 0.0
+        if config.traces:
+            trace_id = _trace_for(workspace, config.collection, qid, queries[qid])
+            if trace_id is None:
+                skipped_queries = (
+                    *skipped_queries,
+                    f"query {qid}: no trace in '{config.collection}' logged this query",
+                )
+                continue
+            searches: dict[str, SearchResult] = {"logged": workspace.trace_search(config.collection, trace_id)}
+        else:
+            embed_ms = _embed_once(workspace, embedder, queries[qid]) if embedder else 0.0
+            searches = {
+                mode: workspace.search(queries[qid], config.collection, _mode(mode), config.candidates)
+                for mode in stages
+            }
         for pipeline in pipelines:
             if pipeline in failed:
                 continue
@@ -264,8 +284,9 @@ def evaluate(workspace: Workspace, config: EvalConfig, progress: ProgressCallbac
             hits: Sequence[Hit] = search.hits
             if pipeline in rerankers:
                 # No score cache here: latency must measure the model, not a cache filled by another pipeline.
+                with_text = [hit for hit in search.hits if hit.chunk.text]  # logged without text: not rerankable
                 try:
-                    reranked: RerankResult = rerank(rerankers[pipeline], search.query, search.hits)
+                    reranked: RerankResult = rerank(rerankers[pipeline], search.query, with_text)
                 except RerankLensError as exc:
                     failed.add(pipeline)
                     errors.append(exc)
@@ -288,6 +309,13 @@ def evaluate(workspace: Workspace, config: EvalConfig, progress: ProgressCallbac
     pipelines = [p for p in pipelines if p not in failed]
     if not pipelines:
         raise errors[0]
+    if config.traces:
+        qrels = {qid: targets for qid, targets in qrels.items() if qid in runs[pipelines[0]]}
+        if not qrels:
+            raise InvalidInputError(
+                f"No query of golden set '{config.golden_set}' was logged in trace set '{config.collection}': "
+                "a trace matches a golden query by trace id = query id, or by the same query text."
+            )
 
     results: dict[str, PipelineResult] = {}
     for pipeline in pipelines:
@@ -358,8 +386,20 @@ def _judgements(
             f"Golden set '{config.golden_set}' has no query with a relevant {level}-level label: "
             "label some chunks on the Label page (or import judgements) first."
         )
-    workspace.store.collection(config.collection)  # unknown collection -> clear error before any work
+    # An unknown collection or trace set -> a clear error before any work.
+    if config.traces:
+        workspace.traces.info(config.collection)
+    else:
+        workspace.store_for(config.collection).collection(config.collection)
     return level, qrels, queries, skipped
+
+
+def _trace_for(workspace: Workspace, trace_set: str, query_id: str, query: str) -> str | None:
+    """The trace replaying a golden query: the one whose trace id is the query id, else the first whose
+    query text is the same (ignoring case and spacing)."""
+    if workspace.traces.has(trace_set, query_id):
+        return query_id
+    return workspace.traces.find(trace_set, query)
 
 
 def _mode(stage: str) -> SearchMode:

@@ -33,6 +33,9 @@ OPENAI_MODELS = {"text-embedding-3-small", "text-embedding-3-large", "text-embed
 OPENAI_BATCH = 256  # inputs per request; the API takes up to 2048
 OPENAI_TIMEOUT_S = 60.0
 EMBED_BACKENDS = ("auto", "onnx", "torch")
+# Chroma's own default embedding function (all-MiniLM-L6-v2 as ONNX, downloaded by Chroma on first use).
+CHROMA_DEFAULT = "chroma:default"
+CHROMA_DEFAULT_SAME_AS = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 class Embedder(Protocol):
@@ -59,6 +62,8 @@ def make_embedder(name: str, settings: Settings) -> Embedder:
     ``torch`` always uses sentence-transformers. ``NAME@int8`` is the int8 ONNX model, never torch.
     """
     name = canonical_embedder_name(name)
+    if name == CHROMA_DEFAULT:
+        return ChromaDefaultEmbedder()
     if name.startswith(OPENAI_PREFIX):
         return OpenAIEmbedder(name.removeprefix(OPENAI_PREFIX), settings.openai_api_key, settings.openai_base_url)
     backend = settings.embed_backend
@@ -79,6 +84,34 @@ def make_embedder(name: str, settings: Settings) -> Embedder:
             "or set RERANKLENS_EMBED_BACKEND=torch."
         )
     return SentenceTransformerEmbedder(model)
+
+
+class ChromaDefaultEmbedder:
+    """Chroma's default embedding function, for collections built with it. It downloads its ONNX model
+    from the internet the first time; offline that fails, and the message says what to use instead."""
+
+    name = CHROMA_DEFAULT
+
+    def __init__(self) -> None:
+        from chromadb.utils.embedding_functions import DefaultEmbeddingFunction
+
+        self.function = DefaultEmbeddingFunction()
+        try:
+            self.function(["probe"])
+        except Exception as exc:  # noqa: BLE001 - the download fails with whatever the transport raises
+            raise ModelUnavailableError(
+                "Chroma's default embedding function (all-MiniLM-L6-v2 as ONNX) cannot be loaded here: Chroma "
+                f"downloads its model on first use and that failed ({type(exc).__name__}). It is the same model as "
+                f"{CHROMA_DEFAULT_SAME_AS}, which ships offline: use --embedder {CHROMA_DEFAULT_SAME_AS}."
+            ) from exc
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = np.asarray(self.function(list(texts)), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1, norms)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
 
 
 class SentenceTransformerEmbedder:

@@ -272,7 +272,12 @@ def display_name(model: str) -> str:
 
 
 def search_title(search: SearchResult) -> str:
-    return {"vector": "Vector search", "bm25": "BM25", "hybrid": "Hybrid (vector + BM25)"}[search.mode]
+    return {
+        "vector": "Vector search",
+        "bm25": "BM25",
+        "hybrid": "Hybrid (vector + BM25)",
+        "logged": "Logged retrieval (your application)",
+    }[search.mode]
 
 
 def _find(hits: tuple[Hit, ...], chunk_id: str) -> Hit:

@@ -110,6 +110,10 @@ def row_html(row: ViewRow, side: str, k: int, terms: Sequence[str]) -> str:
     if side == "right" and row.truncated:
         extra += f' · <span class="rl-truncated">truncated: {row.tokens_seen}/{row.tokens_total} tokens</span>'
     preview = preview_text(row.chunk.text)
+    # A logged candidate without text (a replayed trace) has no rank or score on the reranked side.
+    rank_text = f"#{rank}" if rank is not None else "—"
+    score_text = f"{score:.4f}" if score is not None else "—"
+    preview_html = markdown_inline_html(preview, terms) if preview else "<i>no text: cannot be reranked</i>"
     heading = (
         f'<div class="rl-heading" style="color:#555">{_escape(row.chunk.heading)}</div>' if row.chunk.heading else ""
     )
@@ -117,10 +121,10 @@ def row_html(row: ViewRow, side: str, k: int, terms: Sequence[str]) -> str:
         f'<div class="rl-row rl-{row.status}" data-chunk="{_escape(row.chunk.chunk_id)}" '
         f'style="background:{STATUS_BACKGROUNDS[row.status]};border-left:4px solid {STATUS_BORDERS[row.status]};'
         'padding:6px 10px;margin:0 0 6px 0;border-radius:4px;font-size:0.9rem">'
-        f"<div><b>#{rank}</b> {shift} <code>{score:.4f}</code>{extra}{badge} · "
+        f"<div><b>{rank_text}</b> {shift} <code>{score_text}</code>{extra}{badge} · "
         f'<span class="rl-source">{_escape(row.chunk.doc_id)}</span></div>'
         f"{heading}"
-        f'<div class="rl-preview">{markdown_inline_html(preview, terms)}</div>'
+        f'<div class="rl-preview">{preview_html}</div>'
         f"<details><summary>full text ({row.chunk.token_count} tokens)</summary>"
         f'<div class="rl-full">{markdown_html(row.chunk.text, terms)}</div></details>'
         "</div>"
