@@ -22,7 +22,7 @@ VIEWPORT = {"width": 1500, "height": 1000}
 PAGE_TIMEOUT_MS = 300_000
 IDLE_APP = "[data-testid='stApp'][data-test-script-state='notRunning']"
 # What a server log shows when a page script raised (Streamlit logs the traceback) or the server broke.
-_EXCEPTION = re.compile(r"Traceback \(most recent call last\)|\b\w+(Error|Exception)\b: ")
+_EXCEPTION = re.compile(r"Traceback \(most recent call last\)|\b\w+(Error|Exception)\b: |Uncaught app exception")
 
 
 @dataclass(frozen=True)

@@ -7,21 +7,16 @@ runs or models, so a journey starts where a new user starts, minus the minutes o
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from app_server import REPO, chromium, running_app
+from app_server import chromium, running_app
+from journey import VIEWPORT, wait_idle
+from journey import assert_no_exception as assert_clean_log
 from playwright.sync_api import Locator, Page, expect
-
-ARTIFACTS = REPO / "test-artifacts"
-IDLE_APP = "[data-testid='stApp'][data-test-script-state='notRunning']"
-VIEWPORT = {"width": 1500, "height": 1000}
-# Lines a healthy server never logs: a traceback, or Streamlit's report of an exception in a script.
-FAILURE = re.compile(r"Traceback \(most recent call last\)|^\w*(Error|Exception):|Uncaught app exception", re.M)
 
 
 @dataclass(frozen=True)
@@ -51,24 +46,6 @@ def journey(data_dir: Path, log: Path, timeout_ms: int, **env: str) -> Iterator[
         yield Journey(context.new_page(), url, data_dir, log)
         context.close()
     assert_clean_log(log)
-
-
-def assert_clean_log(log: Path) -> None:
-    text = log.read_text(encoding="utf-8", errors="replace")
-    match = FAILURE.search(text)
-    assert match is None, f"the server logged an exception:\n{text[max(0, match.start() - 2000) : match.end() + 3000]}"
-
-
-def wait_idle(page: Page) -> None:
-    page.wait_for_selector(IDLE_APP)
-
-
-def screenshot(page: Page, name: str) -> Path:
-    """The first screen as a person sees it (1500x1000, not the whole page)."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / name
-    page.screenshot(path=str(path))
-    return path
 
 
 def selectbox(page: Page, label: str) -> Locator:

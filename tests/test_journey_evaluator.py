@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from app_server import skip_without_chromium
-from journey_pages import fresh_data_dir, journey, screenshot, wait_idle
+from journey import screenshot, wait_idle
+from journey_pages import fresh_data_dir, journey
 from playwright.sync_api import expect
 
 from reranklens.evaluate.runs import RunStore

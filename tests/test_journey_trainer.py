@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from app_server import skip_without_chromium
-from journey_pages import fill_number, fresh_data_dir, journey, screenshot, selectbox, wait_idle
+from journey import screenshot, wait_idle
+from journey_pages import fill_number, fresh_data_dir, journey, selectbox
 from playwright.sync_api import expect
 
 from reranklens.models.registry import ModelRegistry
