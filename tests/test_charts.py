@@ -10,6 +10,7 @@ from typing import Any
 import plotly.graph_objects as go
 import pytest
 
+from reranklens.evaluate.charts import SweepPoint, latency_quality, log_ticks
 from reranklens.views.charts import (
     CUT_COLOR,
     KEPT_COLOR,
@@ -218,3 +219,18 @@ def test_compact_slope_chart_draws_only_the_top_k_moves_from_rank_one() -> None:
     assert fig.layout.height == 330
     low, high = fig.layout.yaxis.range
     assert high == 0.5 and low >= 3.5  # reversed, starting at rank 1 (no "0" tick)
+
+
+def test_the_latency_axis_is_labelled_in_readable_1_2_5_steps() -> None:
+    """Issue 14 finding 9: Plotly's default log ticks label every minor step; ours say '2 ms', '5 ms', '10 ms'."""
+    points = [
+        SweepPoint("vector", 10, 3.2, 0.5),
+        SweepPoint("vector", 100, 47.0, 0.6),
+        SweepPoint("vector+rerank", 100, 480.0, 0.7),
+    ]
+    axis = latency_quality(points, "nDCG@10").layout.xaxis
+    assert axis.type == "log"
+    assert list(axis.tickvals) == [2, 5, 10, 20, 50, 100, 200, 500]
+    assert list(axis.ticktext) == ["2 ms", "5 ms", "10 ms", "20 ms", "50 ms", "100 ms", "200 ms", "500 ms"]
+    assert log_ticks([0.4, 1.3]) == [0.2, 0.5, 1, 2]
+    assert log_ticks([0.0]) == []

@@ -5,6 +5,7 @@ Query texts are untrusted: escaped with ``charts.safe_text`` and shown only thro
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -79,7 +80,24 @@ def latency_quality(points: Sequence[SweepPoint], metric: str) -> go.Figure:
             text=[f"N={p.candidates}" for p in series],
             textposition="top center",
         )
+    ticks = log_ticks([p.latency_ms for p in points])
     figure.update_layout(
         xaxis_title="p50 latency per query (ms)", yaxis_title=safe_text(metric), xaxis_type="log", height=420
     )
+    # Plotly's own log ticks label every minor step ("2 5 2 5"), which reads as noise: 1-2-5 steps in ms.
+    figure.update_xaxes(tickmode="array", tickvals=ticks, ticktext=[f"{t:g} ms" for t in ticks])
     return figure
+
+
+def log_ticks(values: Sequence[float]) -> list[float]:
+    """1-2-5 tick values (0.1, 0.2, 0.5, 1, 2, 5, 10, ...) from just below the smallest positive value to just
+    above the largest; [] when there is none."""
+    positive = [v for v in values if v > 0]
+    if not positive:
+        return []
+    low, high = min(positive), max(positive)
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    candidates = [m * 10.0**e for e in range(first, last + 1) for m in (1, 2, 5)]
+    below = max((t for t in candidates if t <= low), default=candidates[0])
+    above = min((t for t in candidates if t >= high), default=candidates[-1])
+    return [round(t, 10) for t in candidates if below <= t <= above]
