@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reranklens.views.explore import ExploreView
-from reranklens.views.render import column_html
+from reranklens.views.render import break_autolinks, column_html
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~$:])")
 CSV_COLUMNS = (
@@ -59,25 +59,25 @@ def markdown_report(view: ExploreView) -> str:
     lines = [
         "# RerankLens report",
         "",
-        f"- Query: {_md(view.query)}",
-        f"- Collection: {_md(view.collection)}",
-        f"- Compared: {_md(view.left_title)} vs {_md(view.right_title)}, top-{view.k}",
+        f"- Query: {markdown_line(view.query)}",
+        f"- Collection: {markdown_line(view.collection)}",
+        f"- Compared: {markdown_line(view.left_title)} vs {markdown_line(view.right_title)}, top-{view.k}",
         f"- Entered top-{view.k}: {len(view.comparison.entered)}, left top-{view.k}: {len(view.comparison.left)}",
         f"- Latency: {_latency(view)}",
         f"- Generated: {datetime.now(UTC).isoformat(timespec='seconds')}",
         "",
     ]
-    lines += [f"> Warning: {_md(alarm)}" for alarm in view.alarms]
+    lines += [f"> Warning: {markdown_line(alarm)}" for alarm in view.alarms]
     lines += [
         "",
-        f"| {_md(view.right_title)} rank | {_md(view.left_title)} rank | shift | status | document | text |",
+        f"| {markdown_line(view.right_title)} rank | {markdown_line(view.left_title)} rank | shift | status | document | text |",
         "|---:|---:|---:|---|---|---|",
     ]
     for row in view.right_rows() + [r for r in view.rows if r.right_rank is None]:
         text = " ".join(row.chunk.text.split())[:200]
         lines.append(
             f"| {row.right_rank or ''} | {row.left_rank or ''} | {_signed(row.shift)} | {row.status} | "
-            f"{_md(row.chunk.doc_id)} | {_md(text)} |"
+            f"{markdown_line(row.chunk.doc_id)} | {markdown_line(text)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -106,8 +106,9 @@ def html_report(view: ExploreView) -> str:
 """
 
 
-def _md(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False)).replace("\n", " ")
+def markdown_line(text: str) -> str:
+    """``text`` for one line of the Markdown report: HTML- and Markdown-escaped, autolinks broken."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(break_autolinks(text), quote=False)).replace("\n", " ")
 
 
 def _signed(shift: int | None) -> str:
