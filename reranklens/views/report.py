@@ -70,7 +70,8 @@ def markdown_report(view: ExploreView) -> str:
     lines += [f"> Warning: {markdown_line(alarm)}" for alarm in view.alarms]
     lines += [
         "",
-        f"| {markdown_line(view.right_title)} rank | {markdown_line(view.left_title)} rank | shift | status | document | text |",
+        f"| {markdown_line(view.right_title)} rank | {markdown_line(view.left_title)} rank "
+        "| shift | status | document | text |",
         "|---:|---:|---:|---|---|---|",
     ]
     for row in view.right_rows() + [r for r in view.rows if r.right_rank is None]:
