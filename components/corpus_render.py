@@ -18,6 +18,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from components import keys
 from components.resources import show_error
+from reranklens.access.roots import ROOTS_VARIABLE, check_ingest_folder
 from reranklens.config import DEFAULT_EMBEDDER
 from reranklens.errors import InvalidInputError, RerankLensError
 from reranklens.ingest.chunking import ChunkingOptions
@@ -82,7 +83,10 @@ def ingest_controls(workspace: Workspace, collections: list[str]) -> IngestReque
     if existing:
         name = target
         embedder = workspace.collection_embedder_name(name)
-        st.caption(f"Embedder: `{embedder}` (fixed by the collection; re-ingest with a new name to change it).")
+        # Collection metadata is not ours to trust: escaped text, never inside a code span it could close.
+        st.caption(
+            f"Embedder: {markdown_escape(embedder)} (fixed by the collection; re-ingest with a new name to change it)."
+        )
         rebuild = st.checkbox("Rebuild: start the collection over (the old one stays until the new one is done)")
     else:
         name = st.text_input("New collection name", key=keys.CORPUS_NEW_NAME, placeholder="mydocs").strip()
@@ -104,6 +108,15 @@ def ingest_controls(workspace: Workspace, collections: list[str]) -> IngestReque
     if source == UPLOAD:
         uploads = st.file_uploader("Files (.md .txt .html .pdf)", type=UPLOAD_TYPES, accept_multiple_files=True) or []
     else:
+        if not settings.ingest_roots:
+            st.info(
+                f"Ingesting a folder on the server is off: the server's owner can allow folders with "
+                f"`{ROOTS_VARIABLE}`. Upload the files instead.",
+                icon="🔒",
+            )
+        else:
+            roots = ", ".join(markdown_escape(str(root)) for root in settings.ingest_roots)
+            st.caption(f"Allowed folders (and their subfolders): {roots}")
         folder = st.text_input(
             "Folder path",
             key=keys.CORPUS_FOLDER,
@@ -121,7 +134,7 @@ def ingest_controls(workspace: Workspace, collections: list[str]) -> IngestReque
         embedder=None if existing else embedder,
         options=ChunkingOptions(int(tokens), int(overlap)),
         rebuild=rebuild,
-        folder=Path(folder).expanduser() if source == FOLDER else None,
+        folder=Path(folder) if source == FOLDER else None,
         uploads=tuple(uploads),
     )
 
@@ -135,8 +148,10 @@ def run_ingest(workspace: Workspace, request: IngestRequest) -> IngestReport:
 
     try:
         if request.folder is not None:
+            # Resolved and checked here, before anything is read: symlinks and '..' cannot leave a root.
+            folder = check_ingest_folder(request.folder, workspace.settings.ingest_roots)
             report = workspace.ingest(
-                [request.folder], request.collection, request.embedder, request.options, request.rebuild, update
+                [folder], request.collection, request.embedder, request.options, request.rebuild, update
             )
         else:
             with tempfile.TemporaryDirectory(prefix="reranklens-upload-") as tmp:

@@ -47,6 +47,12 @@ def _env_seconds(name: str, default: float) -> float:
     return value
 
 
+def _env_paths(name: str) -> tuple[Path, ...]:
+    """A list of paths separated by ``os.pathsep`` (``:`` on Linux), each resolved (symlinks, ``..``)."""
+    parts = [part.strip() for part in os.environ.get(name, "").split(os.pathsep)]
+    return tuple(Path(part).expanduser().resolve() for part in parts if part)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything RerankLens needs to know about its environment.
@@ -77,6 +83,9 @@ class Settings:
     rerank_max_tokens: int | None = None
     # ONNX exports of cross-encoders, keyed by a fingerprint of the weights (default: data_dir/exports).
     export_dir: Path | None = None
+    # Folders the app's "Folder on the server" may ingest from (RERANKLENS_INGEST_ROOTS, os.pathsep-separated,
+    # resolved); empty: that ingest is off. The CLI is not limited.
+    ingest_roots: tuple[Path, ...] = ()
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -102,6 +111,7 @@ class Settings:
             rerank_backend=(env.get("RERANKLENS_RERANK_BACKEND") or "auto").strip().lower(),
             rerank_max_tokens=_env_int("RERANKLENS_RERANK_MAX_TOKENS", None),
             export_dir=Path(env["RERANKLENS_EXPORT_DIR"]).expanduser() if env.get("RERANKLENS_EXPORT_DIR") else None,
+            ingest_roots=_env_paths("RERANKLENS_INGEST_ROOTS"),
         )
         given = {key: value for key, value in overrides.items() if value is not None}
         return replace(settings, **given) if given else settings
