@@ -47,8 +47,9 @@ def render_embedder_alarm(workspace: Workspace, collection: str) -> None:
     configured = canonical_embedder_name(workspace.settings.embedder)
     if built_with != configured:
         built_with = markdown_escape(built_with)  # collection metadata: not ours to trust
+        name = markdown_escape(collection)
         st.warning(
-            f"Embedder mismatch: collection '{collection}' was built with '{built_with}', but RERANKLENS_EMBEDDER is "
+            f"Embedder mismatch: collection '{name}' was built with '{built_with}', but RERANKLENS_EMBEDDER is "
             f"'{configured}'. Queries use '{built_with}' (vectors of two models are not comparable); re-ingest with "
             f"--rebuild --embedder {configured} to switch.",
             icon="🚨",
@@ -63,7 +64,7 @@ def render_first_stage(search: SearchResult, k: int, reranker: str) -> None:
         st.html(column_html(first_stage_rows(search), "left", k, search.query))
     with right:
         st.subheader("Reranked")
-        st.info(f"Reranking {len(search.hits)} candidates with {display_name(reranker)}…", icon="⏳")
+        st.info(f"Reranking {len(search.hits)} candidates with {markdown_escape(display_name(reranker))}…", icon="⏳")
 
 
 def render_columns(view: ExploreView) -> None:

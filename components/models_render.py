@@ -70,9 +70,9 @@ def render_model_details(registry: ModelRegistry, names: list[str]) -> None:
     if left.button("Make default in the pickers", disabled=not (entry.usable_as_default or force)):
         try:
             registry.set_default(name, force=force)
-            st.success(f"'{name}' is now offered first in the reranker pickers.")
+            st.success(f"'{markdown_escape(name)}' is now offered first in the reranker pickers.")
         except RerankLensError as exc:
-            st.error(str(exc))
+            st.error(markdown_escape(str(exc)))
     if right.button("Remove", help="a trained model's directory is deleted; a registered name is forgotten"):
         registry.remove(name)
         st.rerun()
@@ -87,7 +87,7 @@ def render_register_form(registry: ModelRegistry) -> None:
                 registry.add(name, source)
                 st.rerun()
             except RerankLensError as exc:
-                st.error(str(exc))
+                st.error(markdown_escape(str(exc)))
 
 
 def render_train_form(workspace: Workspace, collections: list[str], sets: list[str]) -> TrainConfig | None:
@@ -163,9 +163,9 @@ def render_job() -> None:
     if snap.losses:
         st.plotly_chart(loss_figure(snap.losses), width="stretch", key="live-loss")
     if snap.state == "failed":
-        st.error(snap.error)
+        st.error(markdown_escape(snap.error))
     elif snap.state == "cancelled":
-        st.info(snap.error)
+        st.info(markdown_escape(snap.error))
     elif snap.state == "done" and snap.result is not None:
         metrics = snap.result.card["metrics"]
         text = (

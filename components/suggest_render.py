@@ -156,7 +156,8 @@ def render_suggestion_agreement(golden: GoldenStore, golden_set: str) -> None:
         st.dataframe(table, width="stretch")
         st.caption(
             "Judge models: "
-            + ", ".join(f"{m} ({n})" for m, n in sorted(result.by_model.items()))
+            # Judge model names are stored with each label by whoever labelled: untrusted text.
+            + ", ".join(f"{markdown_escape(m)} ({n})" for m, n in sorted(result.by_model.items()))
             + ". κ is undefined with fewer than two labels or a single grade throughout."
         )
 
