@@ -142,6 +142,8 @@ class IngestReport:
     golden_set: str | None = None
     golden_queries: int = 0
     golden_judgements: int = 0
+    # A BEIR folder's set is imported under a new name when a different set already has its name.
+    golden_renamed_from: str | None = None
 
     @property
     def chunks_per_second(self) -> float:

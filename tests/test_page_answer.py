@@ -163,7 +163,7 @@ def test_other_model_has_no_price(keyed_env: OpenAIStubServer) -> None:
         ("rate limit", r"OpenAI rate limit reached \(429\): wait a minute and retry"),
         ("server error", r"OpenAI chat request failed \(500\)"),
         ("timeout", r"did not answer within 1.5 s \(timeout\)"),
-        ("server down", r"Cannot reach the OpenAI API at http://127.0.0.1:\d+/v1/: check OPENAI_BASE_URL"),
+        ("server down", r"Cannot reach the OpenAI API: check OPENAI_BASE_URL"),
     ],
 )
 def test_errors_are_one_line_and_keep_the_page_and_earlier_answers(

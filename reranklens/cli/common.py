@@ -35,6 +35,11 @@ def print_report(report: IngestReport) -> None:
             f"Golden set '{report.golden_set}': {report.golden_queries} queries, "
             f"{report.golden_judgements} judgements imported."
         )
+    if report.golden_renamed_from:
+        print(
+            f"A different golden set '{report.golden_renamed_from}' already exists and was kept: "
+            f"imported as '{report.golden_set}'."
+        )
 
 
 class ProgressBar:
