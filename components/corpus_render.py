@@ -182,6 +182,12 @@ def render_report(report: IngestReport) -> None:
             f"Golden set '{markdown_escape(report.golden_set)}': {report.golden_queries} queries, "
             f"{report.golden_judgements} judgements imported."
         )
+    if report.golden_renamed_from:
+        st.info(
+            f"A different golden set '{markdown_escape(report.golden_renamed_from)}' already exists and was kept "
+            f"(its labels are untouched): imported as '{markdown_escape(report.golden_set or '')}'.",
+            icon="ℹ️",
+        )
     if report.skipped:
         st.warning(f"{len(report.skipped)} file(s) skipped:")
         st.text("\n".join(report.skipped))

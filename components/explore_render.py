@@ -6,7 +6,6 @@ built by ``reranklens.views.charts`` (escaped labels).
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from components import keys
@@ -15,7 +14,7 @@ from reranklens.types import SearchResult
 from reranklens.views import charts
 from reranklens.views.explore import ExploreView, display_name, first_stage_rows, latency_stages, search_title
 from reranklens.views.render import column_html, markdown_escape
-from reranklens.views.report import html_report, markdown_report, view_records
+from reranklens.views.report import html_report, markdown_report, view_csv
 from reranklens.workspace import Workspace
 
 SCORE_MEANINGS = {
@@ -147,9 +146,8 @@ def render_latency(view: ExploreView) -> None:
 
 
 def render_exports(view: ExploreView) -> None:
-    frame = pd.DataFrame(view_records(view))
     cols = st.columns(3)
-    cols[0].download_button("CSV", frame.to_csv(index=False), "reranklens-view.csv", "text/csv")
+    cols[0].download_button("CSV", view_csv(view), "reranklens-view.csv", "text/csv")
     cols[1].download_button("Markdown report", markdown_report(view), "reranklens-report.md", "text/markdown")
     cols[2].download_button("HTML report", html_report(view), "reranklens-report.html", "text/html")
 

@@ -7,11 +7,14 @@ into a link, an image or script.
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 from datetime import UTC, datetime
 from typing import Any
 
+from reranklens.golden.formats import csv_cell
 from reranklens.views.explore import ExploreView
 from reranklens.views.render import break_autolinks, column_html
 
@@ -53,6 +56,16 @@ def view_records(view: ExploreView) -> list[dict[str, Any]]:
         }
         for row in view.rows
     ]
+
+
+def view_csv(view: ExploreView) -> str:
+    """The CSV export: ``view_records`` with every text cell neutralised for spreadsheets (``csv_cell``)."""
+    buffer = io.StringIO()
+    records = view_records(view)
+    writer = csv.DictWriter(buffer, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({key: csv_cell(value) for key, value in record.items()} for record in records)
+    return buffer.getvalue()
 
 
 def markdown_report(view: ExploreView) -> str:
