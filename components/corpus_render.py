@@ -94,8 +94,7 @@ def ingest_controls(workspace: Workspace, collections: list[str]) -> IngestReque
             "Embedder",
             embedder_options(workspace),
             key=keys.CORPUS_EMBEDDER,
-            accept_new_options=True,
-            help="A sentence-transformers name or local directory, or openai:MODEL for the OpenAI embeddings API.",
+            help="The configured embedder (RERANKLENS_EMBEDDER), the local default, or the OpenAI embeddings API.",
         )
         rebuild = False
     needs_key = canonical_embedder_name(embedder or "").startswith(OPENAI_PREFIX) and not settings.openai_api_key

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from components.rerankers import reranker_options
 from reranklens.errors import RerankLensError
 from reranklens.models.registry import ModelRegistry
 from reranklens.train.job import TrainingJob, loss_figure
@@ -100,8 +101,11 @@ def render_train_form(workspace: Workspace, collections: list[str], sets: list[s
             "Collection", collections, index=collections.index(golden) if golden in collections else 0
         )
         name = left.text_input("Model name", value=f"{golden}-reranker")
-        base = right.text_input(
-            "Base model (empty: a cross-encoder if available, else the packaged all-MiniLM-L6-v2 with a fresh head)"
+        # Only models the server already offers: a typed path or Hub id would make it load anything.
+        base = right.selectbox(
+            "Base model",
+            ["", *reranker_options(workspace.settings)],
+            format_func=lambda option: option or "automatic (a cross-encoder if available, else MiniLM + fresh head)",
         )
         loss = left.selectbox("Loss", LOSSES, index=LOSSES.index(defaults.loss))
         steps = right.number_input("Steps", 1, 100_000, defaults.steps)

@@ -39,7 +39,7 @@ with st.sidebar:
     golden_set = st.selectbox("Golden set", sets, index=sets.index(default_set))
     pipelines = st.multiselect("Pipelines", PIPELINES, default=list(PIPELINES))
     candidates = st.slider("Candidates (N)", 5, 200, 50)
-    reranker = st.selectbox("Reranker", reranker_options(workspace.settings), accept_new_options=True)
+    reranker = st.selectbox("Reranker", reranker_options(workspace.settings))
     level = st.radio(
         "Score at",
         ["auto", "doc", "chunk"],
