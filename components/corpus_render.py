@@ -17,6 +17,7 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from components import keys
+from components.identity import audit
 from components.resources import show_error
 from reranklens.access.roots import ROOTS_VARIABLE, check_ingest_folder
 from reranklens.config import DEFAULT_EMBEDDER
@@ -167,6 +168,8 @@ def run_ingest(workspace: Workspace, request: IngestRequest) -> IngestReport:
         bar.empty()
         show_error(exc)
     bar.empty()
+    source = f"folder {request.folder}" if request.folder is not None else f"{len(request.uploads)} uploaded file(s)"
+    audit(workspace.settings.data_dir, "ingest", request.collection, f"{source}: {report.chunks_added} chunks added")
     return report
 
 

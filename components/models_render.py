@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from components.identity import audit
 from components.rerankers import reranker_options
 from reranklens.errors import RerankLensError
 from reranklens.models.registry import ModelRegistry
@@ -71,11 +72,13 @@ def render_model_details(registry: ModelRegistry, names: list[str]) -> None:
     if left.button("Make default in the pickers", disabled=not (entry.usable_as_default or force)):
         try:
             registry.set_default(name, force=force)
+            audit(registry.root.parent, "set default", name, "forced" if force else "")
             st.success(f"'{markdown_escape(name)}' is now offered first in the reranker pickers.")
         except RerankLensError as exc:
             st.error(markdown_escape(str(exc)))
     if right.button("Remove", help="a trained model's directory is deleted; a registered name is forgotten"):
         registry.remove(name)
+        audit(registry.root.parent, "remove model", name, entry.kind)
         st.rerun()
 
 
@@ -85,7 +88,8 @@ def render_register_form(registry: ModelRegistry) -> None:
         source = st.text_input("Hugging Face name or local directory", placeholder="/models/ms-marco-MiniLM-L-6-v2")
         if st.form_submit_button("Register"):
             try:
-                registry.add(name, source)
+                entry = registry.add(name, source)
+                audit(registry.root.parent, "add model", entry.name, entry.source)
                 st.rerun()
             except RerankLensError as exc:
                 st.error(markdown_escape(str(exc)))
@@ -148,6 +152,7 @@ def start_job(workspace: Workspace, config: TrainConfig) -> None:
         st.warning("A training run is already going: cancel it or wait for it to finish.")
         return
     st.session_state[TRAIN_JOB] = TrainingJob(workspace, config).start()
+    audit(workspace.settings.data_dir, "train", config.name, f"{config.steps} steps on {config.golden_set}")
 
 
 @st.fragment(run_every=2.0)

@@ -4,6 +4,7 @@ import streamlit as st
 
 from components import keys
 from components.corpus_render import ingest_controls, render_collections, render_report, run_ingest
+from components.identity import render_audit
 from components.resources import workspace_with_demo
 
 st.title("📚 Corpus")
@@ -19,3 +20,6 @@ request = ingest_controls(workspace, collections)
 if request is not None:
     st.session_state[keys.CORPUS_REPORT] = run_ingest(workspace, request)
     st.rerun()  # list the new chunks above and show the report
+
+st.subheader("Audit")
+render_audit(workspace)  # who ingested, deleted, attached, trained, added a model or changed the default
