@@ -19,6 +19,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from components import keys
 from components.identity import audit
 from components.resources import show_error
+from reranklens.access.limits import check_uploads
 from reranklens.access.roots import ROOTS_VARIABLE, check_ingest_folder
 from reranklens.config import DEFAULT_EMBEDDER
 from reranklens.errors import InvalidInputError, RerankLensError
@@ -154,6 +155,8 @@ def run_ingest(workspace: Workspace, request: IngestRequest) -> IngestReport:
                 [folder], request.collection, request.embedder, request.options, request.rebuild, update
             )
         else:
+            # Count and sizes come from the browser's metadata: checked before any file is read.
+            check_uploads([upload.size for upload in request.uploads], workspace.settings.max_file_mb)
             with tempfile.TemporaryDirectory(prefix="reranklens-upload-") as tmp:
                 root = Path(tmp)
                 for upload in request.uploads:

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from reranklens.access.audit import Action, AuditLog
+from reranklens.access.limits import RateLimiter, check_chat_model
+from reranklens.config import Settings
 from reranklens.workspace import Workspace
 
 LOCAL_USER = "local"
@@ -38,3 +41,23 @@ def render_audit(workspace: Workspace) -> None:
         return
     frame = pd.DataFrame([vars(e) for e in entries]).rename(columns={"at": "when (UTC)"})
     st.dataframe(frame, hide_index=True, width="stretch")
+
+
+@st.cache_resource(show_spinner=False)
+def _paid_calls(limit: int) -> RateLimiter:
+    return RateLimiter(limit)  # one per server process, shared by every session
+
+
+def take_paid_call(settings: Settings, model: str) -> None:
+    """Before a paid API call: the model is allow-listed and this user is under the hourly limit
+    (``LimitError`` otherwise). Without sign-in every visitor is "local" and shares one budget."""
+    check_chat_model(model, settings.allowed_chat_models)
+    _paid_calls(settings.paid_calls_per_hour).take(current_user())
+
+
+def chat_model_picker(container: DeltaGenerator, label: str, key: str, settings: Settings) -> str:
+    """A chat model from the server's allow-list (never free text: the team's key pays for it)."""
+    allowed = list(settings.allowed_chat_models)
+    if st.session_state.get(key) not in allowed:
+        st.session_state[key] = allowed[0]
+    return str(container.selectbox(label, allowed, key=key, help="The chat models this server allows."))

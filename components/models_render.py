@@ -9,6 +9,7 @@ import streamlit as st
 
 from components.identity import audit
 from components.rerankers import reranker_options
+from reranklens.access.limits import check_train_steps
 from reranklens.errors import RerankLensError
 from reranklens.models.registry import ModelRegistry
 from reranklens.train.job import TrainingJob, loss_figure
@@ -112,7 +113,8 @@ def render_train_form(workspace: Workspace, collections: list[str], sets: list[s
             format_func=lambda option: option or "automatic (a cross-encoder if available, else MiniLM + fresh head)",
         )
         loss = left.selectbox("Loss", LOSSES, index=LOSSES.index(defaults.loss))
-        steps = right.number_input("Steps", 1, 100_000, defaults.steps)
+        cap = workspace.settings.max_train_steps
+        steps = right.number_input("Steps", 1, cap, min(defaults.steps, cap), help=f"At most {cap} on this server.")
         lr = left.number_input("Learning rate (encoder)", 1e-7, 1e-2, defaults.learning_rate, format="%.1e")
         head_lr = right.number_input(
             "Learning rate (head)", 1e-7, 1e-1, defaults.head_learning_rate or defaults.learning_rate, format="%.1e"
@@ -151,6 +153,7 @@ def start_job(workspace: Workspace, config: TrainConfig) -> None:
     if job is not None and job.snapshot().state == "running":
         st.warning("A training run is already going: cancel it or wait for it to finish.")
         return
+    check_train_steps(config.steps, workspace.settings.max_train_steps)
     st.session_state[TRAIN_JOB] = TrainingJob(workspace, config).start()
     audit(workspace.settings.data_dir, "train", config.name, f"{config.steps} steps on {config.golden_set}")
 

@@ -22,6 +22,8 @@ DEFAULT_CHUNK_OVERLAP = 40
 DEFAULT_MAX_FILE_MB = 20
 DEFAULT_CHAT_MODEL = "gpt-4o-mini"
 DEFAULT_OPENAI_TIMEOUT_S = 60.0
+DEFAULT_PAID_CALLS_PER_HOUR = 60
+DEFAULT_MAX_TRAIN_STEPS = 5_000
 
 
 def _env_int(name: str, default: int | None) -> int | None:
@@ -86,6 +88,11 @@ class Settings:
     # Folders the app's "Folder on the server" may ingest from (RERANKLENS_INGEST_ROOTS, os.pathsep-separated,
     # resolved); empty: that ingest is off. The CLI is not limited.
     ingest_roots: tuple[Path, ...] = ()
+    # Shared-server limits (reranklens.access.limits): chat models a page may use (empty: the configured
+    # one only), paid API calls per user per hour, training steps per run.
+    chat_models: tuple[str, ...] = ()
+    paid_calls_per_hour: int = DEFAULT_PAID_CALLS_PER_HOUR
+    max_train_steps: int = DEFAULT_MAX_TRAIN_STEPS
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -112,9 +119,18 @@ class Settings:
             rerank_max_tokens=_env_int("RERANKLENS_RERANK_MAX_TOKENS", None),
             export_dir=Path(env["RERANKLENS_EXPORT_DIR"]).expanduser() if env.get("RERANKLENS_EXPORT_DIR") else None,
             ingest_roots=_env_paths("RERANKLENS_INGEST_ROOTS"),
+            chat_models=tuple(m.strip() for m in env.get("RERANKLENS_CHAT_MODELS", "").split(",") if m.strip()),
+            paid_calls_per_hour=_env_int("RERANKLENS_PAID_CALLS_PER_HOUR", DEFAULT_PAID_CALLS_PER_HOUR)
+            or DEFAULT_PAID_CALLS_PER_HOUR,
+            max_train_steps=_env_int("RERANKLENS_MAX_TRAIN_STEPS", DEFAULT_MAX_TRAIN_STEPS) or DEFAULT_MAX_TRAIN_STEPS,
         )
         given = {key: value for key, value in overrides.items() if value is not None}
         return replace(settings, **given) if given else settings
+
+    @property
+    def allowed_chat_models(self) -> tuple[str, ...]:
+        """The chat models pages may use: ``RERANKLENS_CHAT_MODELS``, else only ``OPENAI_CHAT_MODEL``."""
+        return self.chat_models or (self.openai_chat_model,)
 
     @property
     def golden_db_path(self) -> Path:

@@ -145,9 +145,12 @@ def test_answers_survive_reruns_and_are_escaped(keyed_env: OpenAIStubServer) -> 
     assert set(answers(at)) == {"vector", "reranked"} and len(keyed_env.requests) == requests
 
 
-def test_other_model_has_no_price(keyed_env: OpenAIStubServer) -> None:
+def test_other_model_has_no_price(keyed_env: OpenAIStubServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Chat models come from the server's allow-list (issue 20): the owner allows a local one.
+    monkeypatch.setenv("RERANKLENS_CHAT_MODELS", "gpt-4o-mini,local-llama")
+    get_workspace.clear()
     at = explore_page()
-    at.text_input(key="answer.model").input("local-llama")
+    at.selectbox(key="answer.model").set_value("local-llama")
     run_ok(at)
     assert any("No price known for 'local-llama': cost unknown" in c.value for c in at.caption)
     at.button(key=GENERATE).click()
