@@ -17,7 +17,7 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from components import keys
-from components.identity import audit
+from components.identity import audit, require_role
 from components.resources import show_error
 from reranklens.access.limits import check_uploads
 from reranklens.access.roots import ROOTS_VARIABLE, check_ingest_folder
@@ -148,6 +148,7 @@ def run_ingest(workspace: Workspace, request: IngestRequest) -> IngestReport:
         bar.progress(min(1.0, done / total) if total else 1.0, text=f"Embedding chunks: {done}/{total}")
 
     try:
+        require_role(workspace.settings, "admin", "Ingesting documents")
         if request.folder is not None:
             # Resolved and checked here, before anything is read: symlinks and '..' cannot leave a root.
             folder = check_ingest_folder(request.folder, workspace.settings.ingest_roots)

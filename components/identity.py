@@ -1,7 +1,8 @@
-"""Who is using the app in this session, and the audit trail of what they changed.
+"""Who is using the app in this session, what their role allows, and the audit trail of what they changed.
 
-Without sign-in configured the app is single-user and local: everyone is "local". With OIDC sign-in
-(``st.login``) the signed-in address is used.
+Without sign-in configured (no ``[auth]`` in ``.streamlit/secrets.toml``) the app is single-user and
+local: everyone is "local" and may do everything. With Streamlit's OIDC sign-in every page requires it,
+the signed-in address is the user, and roles come from ``RERANKLENS_ADMINS`` / ``RERANKLENS_LABELERS``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from streamlit.delta_generator import DeltaGenerator
 
 from reranklens.access.audit import Action, AuditLog
 from reranklens.access.limits import RateLimiter, check_chat_model
+from reranklens.access.roles import Role, require, role_for
 from reranklens.config import Settings
+from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
 
 LOCAL_USER = "local"
@@ -61,3 +64,34 @@ def chat_model_picker(container: DeltaGenerator, label: str, key: str, settings:
     if st.session_state.get(key) not in allowed:
         st.session_state[key] = allowed[0]
     return str(container.selectbox(label, allowed, key=key, help="The chat models this server allows."))
+
+
+def signin_configured() -> bool:
+    """True when ``.streamlit/secrets.toml`` has an ``[auth]`` section (Streamlit's OIDC sign-in)."""
+    return bool(st.secrets.load_if_toml_exists() and "auth" in st.secrets)
+
+
+def current_role(settings: Settings) -> Role:
+    if not signin_configured():
+        return "admin"  # single-user and local, as without sign-in
+    return role_for(current_user(), settings.admins, settings.labelers)
+
+
+def require_role(settings: Settings, needed: Role, action: str) -> None:
+    """``RoleRequiredError`` (naming the role ``action`` needs) unless this user has ``needed``."""
+    require(current_role(settings), needed, action, current_user())
+
+
+def sign_in_gate(settings: Settings) -> None:
+    """With sign-in configured: a sign-in screen until the visitor has signed in, then who they are
+    and a sign-out button in the sidebar. Without it: nothing."""
+    if not signin_configured():
+        return
+    if not st.user.get("is_logged_in"):
+        st.title("🔎 RerankLens")
+        st.info("This RerankLens server is shared: sign in to use it.", icon="🔒")
+        st.button("Sign in", type="primary", on_click=st.login, key="identity.login")
+        st.stop()
+    with st.sidebar:
+        st.caption(f"Signed in as {markdown_escape(current_user())} ({current_role(settings)})")
+        st.button("Sign out", on_click=st.logout, key="identity.logout")

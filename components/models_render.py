@@ -7,9 +7,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components.identity import audit
+from components.identity import audit, require_role
 from components.rerankers import reranker_options
 from reranklens.access.limits import check_train_steps
+from reranklens.config import Settings
 from reranklens.errors import RerankLensError
 from reranklens.models.registry import ModelRegistry
 from reranklens.train.job import TrainingJob, loss_figure
@@ -72,12 +73,18 @@ def render_model_details(registry: ModelRegistry, names: list[str]) -> None:
         force = left.checkbox("I know it lost to its baseline: make it the default anyway")
     if left.button("Make default in the pickers", disabled=not (entry.usable_as_default or force)):
         try:
+            require_role(Settings.from_env(), "admin", "Changing the default reranker")
             registry.set_default(name, force=force)
             audit(registry.root.parent, "set default", name, "forced" if force else "")
             st.success(f"'{markdown_escape(name)}' is now offered first in the reranker pickers.")
         except RerankLensError as exc:
             st.error(markdown_escape(str(exc)))
     if right.button("Remove", help="a trained model's directory is deleted; a registered name is forgotten"):
+        try:
+            require_role(Settings.from_env(), "admin", "Removing a model")
+        except RerankLensError as exc:
+            st.error(markdown_escape(str(exc)))
+            return
         registry.remove(name)
         audit(registry.root.parent, "remove model", name, entry.kind)
         st.rerun()
@@ -89,6 +96,7 @@ def render_register_form(registry: ModelRegistry) -> None:
         source = st.text_input("Hugging Face name or local directory", placeholder="/models/ms-marco-MiniLM-L-6-v2")
         if st.form_submit_button("Register"):
             try:
+                require_role(Settings.from_env(), "admin", "Adding a model")
                 entry = registry.add(name, source)
                 audit(registry.root.parent, "add model", entry.name, entry.source)
                 st.rerun()
@@ -153,6 +161,7 @@ def start_job(workspace: Workspace, config: TrainConfig) -> None:
     if job is not None and job.snapshot().state == "running":
         st.warning("A training run is already going: cancel it or wait for it to finish.")
         return
+    require_role(workspace.settings, "admin", "Training a model")
     check_train_steps(config.steps, workspace.settings.max_train_steps)
     st.session_state[TRAIN_JOB] = TrainingJob(workspace, config).start()
     audit(workspace.settings.data_dir, "train", config.name, f"{config.steps} steps on {config.golden_set}")

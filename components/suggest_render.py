@@ -15,7 +15,8 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from components import keys
-from components.identity import chat_model_picker, take_paid_call
+from components.identity import chat_model_picker, require_role, take_paid_call
+from reranklens.config import Settings
 from reranklens.errors import RerankLensError
 from reranklens.golden.store import GRADE_LABELS, GoldenStore
 from reranklens.golden.suggest import Suggestion, agreement, suggest_grades
@@ -110,6 +111,7 @@ def _accept(
     suggestion: Suggestion, golden: GoldenStore, golden_set: str, query: str, who: str, widget_key: str
 ) -> None:
     try:
+        require_role(Settings.from_env(), "labeler", "Labeling")
         query_id = golden.add_query(golden_set, query)
         golden.judge(
             golden_set,

@@ -49,6 +49,11 @@ def _env_seconds(name: str, default: float) -> float:
     return value
 
 
+def _env_list(name: str) -> tuple[str, ...]:
+    """A comma-separated list, trimmed and lower-cased (addresses and @domains)."""
+    return tuple(part.strip().lower() for part in os.environ.get(name, "").split(",") if part.strip())
+
+
 def _env_paths(name: str) -> tuple[Path, ...]:
     """A list of paths separated by ``os.pathsep`` (``:`` on Linux), each resolved (symlinks, ``..``)."""
     parts = [part.strip() for part in os.environ.get(name, "").split(os.pathsep)]
@@ -93,6 +98,9 @@ class Settings:
     chat_models: tuple[str, ...] = ()
     paid_calls_per_hour: int = DEFAULT_PAID_CALLS_PER_HOUR
     max_train_steps: int = DEFAULT_MAX_TRAIN_STEPS
+    # With OIDC sign-in: addresses or @domains of admins and labelers (reranklens.access.roles).
+    admins: tuple[str, ...] = ()
+    labelers: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -119,6 +127,8 @@ class Settings:
             rerank_max_tokens=_env_int("RERANKLENS_RERANK_MAX_TOKENS", None),
             export_dir=Path(env["RERANKLENS_EXPORT_DIR"]).expanduser() if env.get("RERANKLENS_EXPORT_DIR") else None,
             ingest_roots=_env_paths("RERANKLENS_INGEST_ROOTS"),
+            admins=_env_list("RERANKLENS_ADMINS"),
+            labelers=_env_list("RERANKLENS_LABELERS"),
             chat_models=tuple(m.strip() for m in env.get("RERANKLENS_CHAT_MODELS", "").split(",") if m.strip()),
             paid_calls_per_hour=_env_int("RERANKLENS_PAID_CALLS_PER_HOUR", DEFAULT_PAID_CALLS_PER_HOUR)
             or DEFAULT_PAID_CALLS_PER_HOUR,
