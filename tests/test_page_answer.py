@@ -90,7 +90,7 @@ def test_both_answers_stream_from_each_top_k_with_citations(
 ) -> None:
     at = explore_page()
     assert keyed_env.requests == []  # nothing is generated before the click
-    assert at.text_input(key="answer.model").value == "gpt-4o-mini"
+    assert at.selectbox(key="answer.model").value == "gpt-4o-mini"
     assert any("USD 0.15 in / 0.6 out per million tokens (list prices as of" in c.value for c in at.caption)
     at.button(key=GENERATE).click()
     run_ok(at)
@@ -199,7 +199,7 @@ def test_errors_are_one_line_and_keep_the_page_and_earlier_answers(
     assert error.endswith("Nothing else on this page changed.")
     assert "sk-" not in error
     assert answers(at) == before  # the earlier answers are still shown
-    assert ranking_columns(at) == 2 and at.text_input(key="answer.model").value == "gpt-4o-mini"
+    assert ranking_columns(at) == 2 and at.selectbox(key="answer.model").value == "gpt-4o-mini"
 
 
 def test_an_answer_that_breaks_off_shows_what_arrived(keyed_env: OpenAIStubServer) -> None:
