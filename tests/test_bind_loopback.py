@@ -52,5 +52,8 @@ def test_plain_streamlit_run_is_not_reachable_from_the_network(tmp_path: Path) -
             sock.connect((address, port))
     finally:
         process.terminate()
-        process.wait(timeout=15)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
     assert "Network URL" not in log.read_text(encoding="utf-8"), log_tail(log)
