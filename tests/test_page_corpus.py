@@ -209,6 +209,10 @@ class FakeUpload:
     name: str
     data: bytes
 
+    @property
+    def size(self) -> int:  # the size the browser reported, checked before anything is read
+        return len(self.data)
+
     def getvalue(self) -> bytes:
         return self.data
 
