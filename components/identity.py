@@ -95,3 +95,12 @@ def sign_in_gate(settings: Settings) -> None:
     with st.sidebar:
         st.caption(f"Signed in as {markdown_escape(current_user())} ({current_role(settings)})")
         st.button("Sign out", on_click=st.logout, key="identity.logout")
+
+
+def labeler_name(key: str) -> str:
+    """The name stored with each label: the signed-in address (not editable), else what the person types."""
+    label = "Your name (stored with each label)"
+    if st.user.get("is_logged_in"):
+        st.session_state[key] = current_user()
+        return str(st.text_input(label, key=key, disabled=True, help="From your sign-in."))
+    return str(st.text_input(label, key=key))

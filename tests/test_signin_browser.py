@@ -106,6 +106,11 @@ def test_sign_in_journey_and_role_refusals(tmp_path: Path) -> None:
                 ingest_folder(admin, url, "by-admin")
                 admin.get_by_text("Collection 'by-admin'").wait_for(timeout=180_000)
                 admin.screenshot(path=str(SHOTS / "signin-admin-ingested.png"))
+                # The labeler's name comes from the identity, not from a free text field.
+                admin.goto(f"{url}/label")
+                name = admin.get_by_role("textbox", name="Your name (stored with each label)")
+                name.wait_for(timeout=120_000)
+                assert name.input_value() == "admin@team.org" and name.is_disabled()
                 browser.close()
         finally:
             process.terminate()
