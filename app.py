@@ -2,7 +2,11 @@
 
 import streamlit as st
 
+from components.identity import sign_in_gate
+from reranklens.config import Settings
+
 st.set_page_config(page_title="RerankLens", page_icon="🔎", layout="wide")
+sign_in_gate(Settings.from_env())  # only with [auth] in .streamlit/secrets.toml: every page requires sign-in
 st.navigation(
     [
         st.Page("pages/explore.py", title="Explore", icon="🔎", default=True),

@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from components import keys
+from components.identity import chat_model_picker, take_paid_call
 from reranklens.errors import RerankLensError
 from reranklens.llm.client import PRICES_AS_OF, ChatModel, ChatStream, Usage, parse_prices, price_for
 from reranklens.views.answer import (
@@ -47,11 +48,8 @@ def render_answer_preview(workspace: Workspace, view: ExploreView) -> None:
     if not settings.openai_api_key:
         st.info(NO_KEY_HELP, icon="💬")
         return
-    st.session_state.setdefault(keys.ANSWER_MODEL, settings.openai_chat_model)
     picker, button = st.columns([3, 1], vertical_alignment="bottom")
-    model = picker.text_input(
-        "Chat model", key=keys.ANSWER_MODEL, help="Any model your OPENAI_BASE_URL server offers."
-    ).strip()
+    model = chat_model_picker(picker, "Chat model", keys.ANSWER_MODEL, settings)
     st.caption(price_note(model, settings.openai_prices))
     contexts = answer_contexts(view)
     signature = _signature(model, view.query, contexts)
@@ -100,6 +98,7 @@ def _generate(
     answers = dict(previous)
     partial: tuple[Side, ChatStream] | None = None
     try:
+        take_paid_call(workspace.settings, model)
         chat = ChatModel(workspace.settings, model)
         for context in contexts:
             slot = slots[context.side]

@@ -17,7 +17,10 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from components import keys
+from components.identity import audit, require_role
 from components.resources import show_error
+from reranklens.access.limits import check_uploads
+from reranklens.access.roots import ROOTS_VARIABLE, check_ingest_folder
 from reranklens.config import DEFAULT_EMBEDDER
 from reranklens.errors import InvalidInputError, RerankLensError
 from reranklens.ingest.chunking import ChunkingOptions
@@ -127,13 +130,15 @@ def render_delete(workspace: Workspace, collections: list[str]) -> None:
         icon="⚠️",
     )
     yes, no = st.columns(2)
-    if yes.button(f"Yes, delete '{name}'", type="primary", key="corpus.delete_confirm"):
+    if yes.button(f"Yes, delete '{markdown_escape(name)}'", type="primary", key="corpus.delete_confirm"):
         try:
+            require_role(workspace.settings, "admin", "Deleting a collection")
             workspace.delete_collection(name)
         except RerankLensError as exc:
             show_error(exc)
         finally:
             st.session_state.pop(DELETE_ASKED, None)
+        audit(workspace.settings.data_dir, "delete", name)
         for key in (DELETE_COLLECTION, BROWSE_COLLECTION, keys.CORPUS_TARGET):
             if st.session_state.get(key) == name:
                 st.session_state.pop(key)
@@ -158,7 +163,10 @@ def ingest_controls(workspace: Workspace, collections: list[str]) -> IngestReque
     if existing:
         name = target
         embedder = workspace.collection_embedder_name(name)
-        st.caption(f"Embedder: `{embedder}` (fixed by the collection; re-ingest with a new name to change it).")
+        # Collection metadata is not ours to trust: escaped text, never inside a code span it could close.
+        st.caption(
+            f"Embedder: {markdown_escape(embedder)} (fixed by the collection; re-ingest with a new name to change it)."
+        )
         rebuild = st.checkbox("Rebuild: start the collection over (the old one stays until the new one is done)")
     else:
         name = st.text_input("New collection name", key=keys.CORPUS_NEW_NAME, placeholder="mydocs").strip()
@@ -166,8 +174,7 @@ def ingest_controls(workspace: Workspace, collections: list[str]) -> IngestReque
             "Embedder",
             embedder_options(workspace),
             key=keys.CORPUS_EMBEDDER,
-            accept_new_options=True,
-            help="A sentence-transformers name or local directory, or openai:MODEL for the OpenAI embeddings API.",
+            help="The configured embedder (RERANKLENS_EMBEDDER), the local default, or the OpenAI embeddings API.",
         )
         rebuild = False
     needs_key = canonical_embedder_name(embedder or "").startswith(OPENAI_PREFIX) and not settings.openai_api_key
@@ -180,6 +187,15 @@ def ingest_controls(workspace: Workspace, collections: list[str]) -> IngestReque
     if source == UPLOAD:
         uploads = st.file_uploader("Files (.md .txt .html .pdf)", type=UPLOAD_TYPES, accept_multiple_files=True) or []
     else:
+        if not settings.ingest_roots:
+            st.info(
+                f"Ingesting a folder on the server is off: the server's owner can allow folders with "
+                f"`{ROOTS_VARIABLE}`. Upload the files instead.",
+                icon="🔒",
+            )
+        else:
+            roots = ", ".join(markdown_escape(str(root)) for root in settings.ingest_roots)
+            st.caption(f"Allowed folders (and their subfolders): {roots}")
         folder = st.text_input(
             "Folder path",
             key=keys.CORPUS_FOLDER,
@@ -197,7 +213,7 @@ def ingest_controls(workspace: Workspace, collections: list[str]) -> IngestReque
         embedder=None if existing else embedder,
         options=ChunkingOptions(int(tokens), int(overlap)),
         rebuild=rebuild,
-        folder=Path(folder).expanduser() if source == FOLDER else None,
+        folder=Path(folder) if source == FOLDER else None,
         uploads=tuple(uploads),
     )
 
@@ -210,11 +226,16 @@ def run_ingest(workspace: Workspace, request: IngestRequest) -> IngestReport:
         bar.progress(min(1.0, done / total) if total else 1.0, text=f"Embedding chunks: {done}/{total}")
 
     try:
+        require_role(workspace.settings, "admin", "Ingesting documents")
         if request.folder is not None:
+            # Resolved and checked here, before anything is read: symlinks and '..' cannot leave a root.
+            folder = check_ingest_folder(request.folder, workspace.settings.ingest_roots)
             report = workspace.ingest(
-                [request.folder], request.collection, request.embedder, request.options, request.rebuild, update
+                [folder], request.collection, request.embedder, request.options, request.rebuild, update
             )
         else:
+            # Count and sizes come from the browser's metadata: checked before any file is read.
+            check_uploads([upload.size for upload in request.uploads], workspace.settings.max_file_mb)
             with tempfile.TemporaryDirectory(prefix="reranklens-upload-") as tmp:
                 root = Path(tmp)
                 for upload in request.uploads:
@@ -229,6 +250,8 @@ def run_ingest(workspace: Workspace, request: IngestRequest) -> IngestReport:
         bar.empty()
         show_error(exc)
     bar.empty()
+    source = f"folder {request.folder}" if request.folder is not None else f"{len(request.uploads)} uploaded file(s)"
+    audit(workspace.settings.data_dir, "ingest", request.collection, f"{source}: {report.chunks_added} chunks added")
     return report
 
 
@@ -242,6 +265,12 @@ def render_report(report: IngestReport) -> None:
         st.caption(
             f"Golden set '{markdown_escape(report.golden_set)}': {report.golden_queries} queries, "
             f"{report.golden_judgements} judgements imported."
+        )
+    if report.golden_renamed_from:
+        st.info(
+            f"A different golden set '{markdown_escape(report.golden_renamed_from)}' already exists and was kept "
+            f"(its labels are untouched): imported as '{markdown_escape(report.golden_set or '')}'.",
+            icon="ℹ️",
         )
     if report.skipped:
         st.warning(f"{len(report.skipped)} file(s) skipped:")

@@ -85,9 +85,8 @@ def pipeline_picker(problem: str | None, options: list[str]) -> list[str]:
         "Pipelines",
         options,
         default=runnable,
-        accept_new_options=True,
-        help="vector+rerank:NAME / hybrid+rerank:NAME rerank with NAME (a model, directory, http:MODEL or "
-        "openai:MODEL); plain +rerank uses the Reranker above.",
+        help="vector+rerank:NAME / hybrid+rerank:NAME rerank with NAME, one of the models this server offers "
+        "(an admin adds more on the Models page); plain +rerank uses the Reranker above.",
     )
     if problem is not None:
         st.warning(

@@ -51,8 +51,8 @@ def explore_controls(
     Explore to Label carries the query and settings), later reruns keep what the user set.
     """
     _load_url_once(collections, rerankers, page)
-    current = st.session_state.get(keys.RERANKER)
-    rerankers = rerankers + [current] if current and current not in rerankers else rerankers
+    if st.session_state.get(keys.RERANKER) not in rerankers and rerankers:
+        st.session_state[keys.RERANKER] = rerankers[0]  # only models the server offers can be loaded
     query = st.text_input("Query", key=keys.QUERY, placeholder=EXAMPLE_QUERY)
     with st.sidebar:
         collection = st.selectbox("Collection", collections, key=keys.COLLECTION)
@@ -64,8 +64,7 @@ def explore_controls(
             rerankers,
             key=keys.RERANKER,
             format_func=reranker_label,
-            accept_new_options=True,
-            help="A Hugging Face cross-encoder name, a local model directory, or http:MODEL for a /rerank API.",
+            help="The configured reranker and the models on the Models page (an admin adds more there).",
         )
     params = ExploreParams(query.strip(), collection or "", candidates, k, mode or "vector", reranker or "")
     _write_url(params)

@@ -6,7 +6,6 @@ built by ``reranklens.views.charts`` (escaped labels).
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from components import keys
@@ -23,7 +22,7 @@ from reranklens.views.explore import (
     stage_name,
 )
 from reranklens.views.render import column_html, legend_html, markdown_escape, top_k_html
-from reranklens.views.report import html_report, markdown_report, view_records
+from reranklens.views.report import html_report, markdown_report, view_csv
 from reranklens.workspace import Workspace
 
 SCORE_MEANINGS = {
@@ -58,8 +57,9 @@ def render_embedder_alarm(workspace: Workspace, collection: str) -> None:
     configured = canonical_embedder_name(workspace.settings.embedder)
     if built_with != configured:
         built_with = markdown_escape(built_with)  # collection metadata: not ours to trust
+        name = markdown_escape(collection)
         st.warning(
-            f"Embedder mismatch: collection '{collection}' was built with '{built_with}', but RERANKLENS_EMBEDDER is "
+            f"Embedder mismatch: collection '{name}' was built with '{built_with}', but RERANKLENS_EMBEDDER is "
             f"'{configured}'. Queries use '{built_with}' (vectors of two models are not comparable); re-ingest with "
             f"--rebuild --embedder {configured} to switch.",
             icon="🚨",
@@ -74,12 +74,13 @@ def render_first_stage(search: SearchResult, k: int, reranker: str) -> None:
         st.html(column_html(first_stage_rows(search)[:COLUMN_ROWS], "left", k, search.query))
     with right:
         st.subheader("Reranked")
-        st.info(f"Reranking {len(search.hits)} candidates with {display_name(reranker)}…", icon="⏳")
+        st.info(f"Reranking {len(search.hits)} candidates with {markdown_escape(display_name(reranker))}…", icon="⏳")
 
 
 def render_fallback(view: ExploreView, reason: str) -> None:
     """No cross-encoder: say what is compared instead (always vector before, hybrid after) and why."""
     st.warning(
+        # The titles are the app's own (retrieval mode names), not stored text.
         f"**No cross-encoder available: comparing {view.left_title} (before) with {view.right_title} (after) "
         "instead.**",
         icon="🧭",
@@ -202,9 +203,8 @@ def render_latency(view: ExploreView) -> None:
 
 
 def render_exports(view: ExploreView) -> None:
-    frame = pd.DataFrame(view_records(view))
     cols = st.columns(3)
-    cols[0].download_button("CSV", frame.to_csv(index=False), "reranklens-view.csv", "text/csv")
+    cols[0].download_button("CSV", view_csv(view), "reranklens-view.csv", "text/csv")
     cols[1].download_button("Markdown report", markdown_report(view), "reranklens-report.md", "text/markdown")
     cols[2].download_button("HTML report", html_report(view), "reranklens-report.html", "text/html")
 

@@ -8,7 +8,9 @@ from collections.abc import Mapping
 import streamlit as st
 
 from components import keys
+from components.identity import require_role
 from components.suggest_render import render_suggestion
+from reranklens.config import Settings
 from reranklens.errors import RerankLensError
 from reranklens.golden.store import GRADE_LABELS, GoldenStore
 from reranklens.golden.suggest import Suggestion
@@ -93,6 +95,7 @@ def render_query_note(golden: GoldenStore, golden_set: str, query: str, note: st
         )
         if st.form_submit_button("Save note"):
             try:
+                require_role(Settings.from_env(), "labeler", "Labeling")
                 golden.add_query(golden_set, query, note=text)
                 st.toast("Note saved")
             except RerankLensError as exc:
@@ -147,6 +150,7 @@ def _save_grade(
     """Save the person's grade; a suggestion shown next to it is stored with it (for agreement)."""
     grade = st.session_state.get(grade_key(golden_set, query, chunk_id))
     try:
+        require_role(Settings.from_env(), "labeler", "Labeling")
         query_id = golden.add_query(golden_set, query)
         if grade is None:
             golden.unjudge(golden_set, query_id, "chunk", chunk_id)

@@ -7,8 +7,13 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from components.identity import audit, require_role
+from components.rerankers import reranker_label, reranker_options
+from reranklens.access.limits import check_train_steps
+from reranklens.config import Settings
 from reranklens.errors import RerankLensError
 from reranklens.models.registry import ModelRegistry
+from reranklens.rerank.rerankers import HTTP_PREFIX
 from reranklens.train.job import JobSnapshot, TrainingJob, loss_figure
 from reranklens.train.trainer import LOSSES, NEGATIVE_SOURCES, TrainConfig, golden_level, model_readme
 from reranklens.views.render import markdown_escape
@@ -93,12 +98,20 @@ def render_model_details(registry: ModelRegistry, names: list[str]) -> None:
         force = left.checkbox("I know it lost to its baseline: make it the default anyway")
     if left.button("Make default in the pickers", disabled=not (entry.usable_as_default or force)):
         try:
+            require_role(Settings.from_env(), "admin", "Changing the default reranker")
             registry.set_default(name, force=force)
-            st.success(f"'{name}' is now offered first in the reranker pickers.")
+            audit(registry.root.parent, "set default", name, "forced" if force else "")
+            st.success(f"'{markdown_escape(name)}' is now offered first in the reranker pickers.")
         except RerankLensError as exc:
-            st.error(str(exc))
+            st.error(markdown_escape(str(exc)))
     if right.button("Remove", help="a trained model's directory is deleted; a registered name is forgotten"):
+        try:
+            require_role(Settings.from_env(), "admin", "Removing a model")
+        except RerankLensError as exc:
+            st.error(markdown_escape(str(exc)))
+            return
         registry.remove(name)
+        audit(registry.root.parent, "remove model", name, entry.kind)
         st.rerun()
 
 
@@ -108,10 +121,12 @@ def render_register_form(registry: ModelRegistry) -> None:
         source = st.text_input("Hugging Face name or local directory", placeholder="/models/ms-marco-MiniLM-L-6-v2")
         if st.form_submit_button("Register"):
             try:
-                registry.add(name, source)
+                require_role(Settings.from_env(), "admin", "Adding a model")
+                entry = registry.add(name, source)
+                audit(registry.root.parent, "add model", entry.name, entry.source)
                 st.rerun()
             except RerankLensError as exc:
-                st.error(str(exc))
+                st.error(markdown_escape(str(exc)))
 
 
 def has_judged_negatives(workspace: Workspace, golden_set: str) -> bool:
@@ -147,12 +162,21 @@ def render_train_form(workspace: Workspace, collections: list[str], sets: list[s
             "Collection", collections, index=collections.index(golden) if golden in collections else 0
         )
         name = right.text_input("Model name", value=free_model_name(ModelRegistry(workspace.settings.data_dir), golden))
-        base = st.text_input(
-            "Base model (empty: a cross-encoder if available, else the packaged all-MiniLM-L6-v2 with a fresh head)"
+        # Only models the server already offers (a typed path or Hub id would make it load anything), those
+        # that can load here first and the others marked; a hosted /rerank API cannot be fine-tuned.
+        label = reranker_label(workspace.settings)
+        base = st.selectbox(
+            "Base model",
+            ["", *(option for option in reranker_options(workspace.settings) if not option.startswith(HTTP_PREFIX))],
+            format_func=lambda option: (
+                label(option)
+                or "automatic (a cross-encoder if available, else the packaged all-MiniLM-L6-v2 with a fresh head)"
+            ),
         )
         left, right = st.columns(2)
         loss = left.selectbox("Loss", LOSSES, index=LOSSES.index(defaults.loss))
-        steps = right.number_input("Steps", 1, 100_000, defaults.steps)
+        cap = workspace.settings.max_train_steps
+        steps = right.number_input("Steps", 1, cap, min(defaults.steps, cap), help=f"At most {cap} on this server.")
         lr = left.number_input("Learning rate (encoder)", 1e-7, 1e-2, defaults.learning_rate, format="%.1e")
         head_lr = right.number_input(
             "Learning rate (head)", 1e-7, 1e-1, defaults.head_learning_rate or defaults.learning_rate, format="%.1e"
@@ -192,7 +216,10 @@ def start_job(workspace: Workspace, config: TrainConfig) -> None:
     if job is not None and job.snapshot().state == "running":
         st.warning("A training run is already going: cancel it or wait for it to finish.")
         return
+    require_role(workspace.settings, "admin", "Training a model")
+    check_train_steps(config.steps, workspace.settings.max_train_steps)
     st.session_state[TRAIN_JOB] = TrainingJob(workspace, config).start()
+    audit(workspace.settings.data_dir, "train", config.name, f"{config.steps} steps on {config.golden_set}")
 
 
 def status_line(name: str, snap: JobSnapshot) -> str:
@@ -227,7 +254,7 @@ def render_job() -> None:
     if snap.state == "failed":
         st.error(markdown_escape(snap.error), icon="⚠️")
     elif snap.state == "cancelled":
-        st.info(snap.error)
+        st.info(markdown_escape(snap.error))
     elif snap.state == "done" and snap.result is not None:
         metrics = snap.result.card["metrics"]
         text = (

@@ -3,7 +3,7 @@ the rank table, the pairwise agreement and each one's latency and cost.
 
 The page's own "Reranker" stays the first; "Compare with" adds up to two more. A reranker that fails
 (cannot load, a 429, a timeout) gets one error line; the others stay on the page. Untrusted text
-(chunks, model names typed by a user, error messages quoting them) only reaches the page escaped, as
+(chunks, model names, error messages quoting them) only reaches the page escaped, as
 plain DataFrame cells, or through ``column_html``.
 """
 
@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from components import keys
+from components.rerankers import reranker_label
 from reranklens.config import Settings
 from reranklens.rerank.llm_reranker import OPENAI_PREFIX
 from reranklens.types import SearchResult
@@ -32,8 +33,12 @@ def compare_picker(primary: str, options: list[str], settings: Settings) -> list
     first (just ``[primary]`` when none is picked, and the page stays as it was)."""
     offered = list(options)
     if settings.openai_api_key:
-        llm = OPENAI_PREFIX + settings.openai_chat_model
-        offered += [llm] if llm not in offered else []
+        # LLM rerankers only with the chat models this server allows (the team's key pays for them).
+        offered += [
+            OPENAI_PREFIX + model for model in settings.allowed_chat_models if OPENAI_PREFIX + model not in offered
+        ]
+    # No free text in the picker, so a visitor can only pick what is offered; a value already in the
+    # session (set by the code, not the widget) is kept.
     current = st.session_state.get(keys.COMPARE_RERANKERS) or []
     offered += [name for name in current if name not in offered]
     offered = [name for name in offered if name != primary]
@@ -45,9 +50,9 @@ def compare_picker(primary: str, options: list[str], settings: Settings) -> list
             offered,
             key=keys.COMPARE_RERANKERS,
             max_selections=MAX_RERANKERS - 1,
-            accept_new_options=True,
-            help="Up to two more rerankers side by side: a cross-encoder name or directory, http:MODEL, or "
-            "openai:MODEL for an LLM (add ?mode=pointwise or ?window=10&step=5).",
+            format_func=reranker_label(settings),
+            help="Up to two more rerankers side by side: the models this server offers (an admin adds more on "
+            "the Models page) and, with an OpenAI key, openai:MODEL for each allowed chat model.",
         )
     return [primary, *(name for name in extra if name.strip() and name != primary)]
 

@@ -15,6 +15,8 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from components import keys
+from components.identity import chat_model_picker, require_role, take_paid_call
+from reranklens.config import Settings
 from reranklens.errors import RerankLensError
 from reranklens.golden.store import GRADE_LABELS, GoldenStore
 from reranklens.golden.suggest import Suggestion, agreement, suggest_grades
@@ -40,9 +42,8 @@ def render_label_suggestions(
         return {}
     held: dict[tuple[str, str], dict[str, Suggestion]] = st.session_state.setdefault(keys.SUGGESTIONS, {})
     slot = (golden_set, " ".join(query.split()))
-    st.session_state.setdefault(keys.SUGGEST_MODEL, settings.openai_chat_model)
     picker, button = st.columns([3, 2], vertical_alignment="bottom")
-    model = picker.text_input("Judge model", key=keys.SUGGEST_MODEL, help="Any chat model your server offers.")
+    model = chat_model_picker(picker, "Judge model", keys.SUGGEST_MODEL, settings)
     chunks = [c.row.chunk for c in candidates][:MAX_SUGGESTED]
     if button.button(
         f"🤖 Suggest grades for {len(chunks)} chunk(s)",
@@ -51,6 +52,7 @@ def render_label_suggestions(
         help="An LLM judge proposes a grade and a reason per chunk; you accept or change each.",
     ):
         try:
+            take_paid_call(settings, model)
             with st.spinner("Asking the judge…"):
                 result = suggest_grades(ChatModel(settings, model), query, chunks)
         except RerankLensError as exc:
@@ -109,6 +111,7 @@ def _accept(
     suggestion: Suggestion, golden: GoldenStore, golden_set: str, query: str, who: str, widget_key: str
 ) -> None:
     try:
+        require_role(Settings.from_env(), "labeler", "Labeling")
         query_id = golden.add_query(golden_set, query)
         golden.judge(
             golden_set,
@@ -156,7 +159,8 @@ def render_suggestion_agreement(golden: GoldenStore, golden_set: str) -> None:
         st.dataframe(table, width="stretch")
         st.caption(
             "Judge models: "
-            + ", ".join(f"{m} ({n})" for m, n in sorted(result.by_model.items()))
+            # Judge model names are stored with each label by whoever labelled: untrusted text.
+            + ", ".join(f"{markdown_escape(m)} ({n})" for m, n in sorted(result.by_model.items()))
             + ". κ is undefined with fewer than two labels or a single grade throughout."
         )
 

@@ -1,4 +1,5 @@
-"""Corpus: the collections, browsing their chunks, ingesting uploaded files or a server folder, deleting one."""
+"""Corpus: the collections, browsing their chunks, ingesting uploaded files or a server folder, deleting one,
+and the audit trail of who changed what."""
 
 import streamlit as st
 
@@ -12,6 +13,7 @@ from components.corpus_render import (
     render_report,
     run_ingest,
 )
+from components.identity import render_audit
 from components.resources import workspace_with_demo
 from components.traces_render import render_trace_sets
 
@@ -41,3 +43,6 @@ if request is not None:
 
 st.subheader("Delete a collection")
 render_delete(workspace, collections)
+
+st.subheader("Audit")
+render_audit(workspace)  # who ingested, deleted, attached, trained, added a model or changed the default

@@ -18,7 +18,7 @@ from components.evaluate_render import (
     rerank_problem,
     run_with_progress,
 )
-from components.rerankers import reranker_options
+from components.rerankers import reranker_label, reranker_options
 from components.resources import show_error, workspace_with_demo
 from components.suggest_render import render_suggestion_agreement
 from reranklens.errors import RerankLensError
@@ -42,7 +42,11 @@ with st.sidebar:
         "Collection", collections, index=collections.index("demo") if "demo" in collections else 0
     )
     golden_set = st.selectbox("Golden set", sets, index=sets.index(default_golden_set(collection, sets)))
-    reranker = st.selectbox("Reranker", reranker_options(workspace.settings), accept_new_options=True)
+    # Only the configured and registry models (no free text: a typed path or Hub id would make the server
+    # load anything); those that can load here first, the others marked.
+    reranker = st.selectbox(
+        "Reranker", reranker_options(workspace.settings), format_func=reranker_label(workspace.settings)
+    )
     pipelines = pipeline_picker(
         rerank_problem(workspace, reranker), pipeline_options(reranker_options(workspace.settings))
     )

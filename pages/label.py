@@ -4,6 +4,7 @@ import streamlit as st
 
 from components import keys
 from components.explore_controls import explore_controls
+from components.identity import labeler_name
 from components.label_render import render_grading, render_query_note, render_set_navigator, render_sheet_summary
 from components.rerankers import reranker_label, reranker_options
 from components.resources import collection_names, show_error, workspace_with_demo
@@ -26,7 +27,7 @@ with st.sidebar:
     golden_set = st.selectbox(
         "Golden set", sets, key=keys.GOLDEN_SET, accept_new_options=True, help="Type a new name to start a new set."
     )
-    who = st.text_input("Your name (stored with each label)", key=keys.LABELER)
+    who = labeler_name(keys.LABELER)
     scope = st.radio("Show", ["top-k of either ranking", "all candidates"], key=keys.LABEL_SCOPE)
 
 # --- Issue 15: grade a logged retrieval picked in the sidebar (components/traces_render.py) ---

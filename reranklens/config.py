@@ -22,6 +22,8 @@ DEFAULT_CHUNK_OVERLAP = 40
 DEFAULT_MAX_FILE_MB = 20
 DEFAULT_CHAT_MODEL = "gpt-4o-mini"
 DEFAULT_OPENAI_TIMEOUT_S = 60.0
+DEFAULT_PAID_CALLS_PER_HOUR = 60
+DEFAULT_MAX_TRAIN_STEPS = 5_000
 
 
 def _env_int(name: str, default: int | None) -> int | None:
@@ -45,6 +47,17 @@ def _env_seconds(name: str, default: float) -> float:
     if not value > 0:
         raise InvalidInputError(f"{name} must be a number of seconds above 0, got {raw!r}: fix or unset it.")
     return value
+
+
+def _env_list(name: str) -> tuple[str, ...]:
+    """A comma-separated list, trimmed and lower-cased (addresses and @domains)."""
+    return tuple(part.strip().lower() for part in os.environ.get(name, "").split(",") if part.strip())
+
+
+def _env_paths(name: str) -> tuple[Path, ...]:
+    """A list of paths separated by ``os.pathsep`` (``:`` on Linux), each resolved (symlinks, ``..``)."""
+    parts = [part.strip() for part in os.environ.get(name, "").split(os.pathsep)]
+    return tuple(Path(part).expanduser().resolve() for part in parts if part)
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,17 @@ class Settings:
     embed_backend: str = "auto"
     # ONNX exports of cross-encoders and bi-encoders, keyed by a fingerprint of the weights (default: data_dir/exports).
     export_dir: Path | None = None
+    # Folders the app's "Folder on the server" may ingest from (RERANKLENS_INGEST_ROOTS, os.pathsep-separated,
+    # resolved); empty: that ingest is off. The CLI is not limited.
+    ingest_roots: tuple[Path, ...] = ()
+    # Shared-server limits (reranklens.access.limits): chat models a page may use (empty: the configured
+    # one only), paid API calls per user per hour, training steps per run.
+    chat_models: tuple[str, ...] = ()
+    paid_calls_per_hour: int = DEFAULT_PAID_CALLS_PER_HOUR
+    max_train_steps: int = DEFAULT_MAX_TRAIN_STEPS
+    # With OIDC sign-in: addresses or @domains of admins and labelers (reranklens.access.roles).
+    admins: tuple[str, ...] = ()
+    labelers: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -107,9 +131,21 @@ class Settings:
             rerank_max_tokens=_env_int("RERANKLENS_RERANK_MAX_TOKENS", None),
             embed_backend=(env.get("RERANKLENS_EMBED_BACKEND") or "auto").strip().lower(),
             export_dir=Path(env["RERANKLENS_EXPORT_DIR"]).expanduser() if env.get("RERANKLENS_EXPORT_DIR") else None,
+            ingest_roots=_env_paths("RERANKLENS_INGEST_ROOTS"),
+            admins=_env_list("RERANKLENS_ADMINS"),
+            labelers=_env_list("RERANKLENS_LABELERS"),
+            chat_models=tuple(m.strip() for m in env.get("RERANKLENS_CHAT_MODELS", "").split(",") if m.strip()),
+            paid_calls_per_hour=_env_int("RERANKLENS_PAID_CALLS_PER_HOUR", DEFAULT_PAID_CALLS_PER_HOUR)
+            or DEFAULT_PAID_CALLS_PER_HOUR,
+            max_train_steps=_env_int("RERANKLENS_MAX_TRAIN_STEPS", DEFAULT_MAX_TRAIN_STEPS) or DEFAULT_MAX_TRAIN_STEPS,
         )
         given = {key: value for key, value in overrides.items() if value is not None}
         return replace(settings, **given) if given else settings
+
+    @property
+    def allowed_chat_models(self) -> tuple[str, ...]:
+        """The chat models pages may use: ``RERANKLENS_CHAT_MODELS``, else only ``OPENAI_CHAT_MODEL``."""
+        return self.chat_models or (self.openai_chat_model,)
 
     @property
     def golden_db_path(self) -> Path:

@@ -145,6 +145,8 @@ class IngestReport:
     golden_set: str | None = None
     golden_queries: int = 0
     golden_judgements: int = 0
+    # A BEIR folder's set is imported under a new name when a different set already has its name.
+    golden_renamed_from: str | None = None
 
     @property
     def chunks_per_second(self) -> float:
@@ -227,11 +229,11 @@ class RerankResult:
     cached_scores: int = 0
     first_run_ms: dict[str, float] | None = None
 
-    @property
-    def all_cached(self) -> bool:
-        return bool(self.hits) and self.cached_scores >= len(self.hits)
-
     # Paid rerankers only (None for local models): calls, tokens and dollars this result cost.
     cost: RerankCost | None = None
     # What had to be repaired in the model's answers (an LLM's malformed permutation), one line each.
     repairs: tuple[str, ...] = ()
+
+    @property
+    def all_cached(self) -> bool:
+        return bool(self.hits) and self.cached_scores >= len(self.hits)

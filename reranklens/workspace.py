@@ -79,6 +79,16 @@ DEMO_GOLDEN_SET = "demo"
 DEMO_HARD_SET = "demo-hard"
 # Bump when BM25 tokenization changes (stopwords, stemmer), so persisted indexes are rebuilt.
 BM25_RECIPE = "bm25s-lucene-en-snowball-1"
+# Cross-encoders kept loaded at once (each ~100 MB-1 GB); the least recently used one is dropped.
+MAX_LOADED_RERANKERS = 4
+
+
+def _model_key(source: str) -> str:
+    """The cache key of a model source: a local directory's resolved path, anything else as given."""
+    path = Path(source).expanduser()
+    if source.startswith(("/", ".", "~")) or path.is_dir():
+        return str(path.resolve())
+    return source
 
 
 class Workspace:
@@ -89,7 +99,9 @@ class Workspace:
         self._lock = threading.Lock()
         self._embedders: dict[str, Embedder] = {}
         self._bm25: dict[tuple[str, str], BM25Index] = {}
-        self._rerankers: dict[str, Reranker] = {}
+        self._rerankers: dict[str, Reranker] = {}  # insertion order = least recently used first
+        self._loading: dict[str, threading.Lock] = {}
+        self.max_rerankers = MAX_LOADED_RERANKERS
         self.score_cache: ScoreCache[PassageScore] = ScoreCache()
         # A repeated query (a Streamlit rerun, an evaluation run again) skips the embedder too.
         self.query_vectors: ScoreCache[np.ndarray] = ScoreCache(QUERY_VECTOR_CACHE)
@@ -122,15 +134,34 @@ class Workspace:
     def reranker(self, name: str | None = None) -> Reranker:
         """The reranker ``name`` (default: ``RERANKLENS_RERANKER``), loaded once per workspace.
 
+        Loaded models are cached under what they load (a local directory's resolved path, so
+        ``/m/./ce`` and ``/m/ce`` are one entry), at most ``max_rerankers`` of them (least recently
+        used out). A load holds only its own model's lock: searches and other models go on meanwhile.
         Raises ``ModelUnavailableError`` with the ways forward when it cannot be loaded.
         """
-        key = (name or self.settings.reranker).strip()
+        # A registry name (trained here, or registered) loads its directory or Hub name.
+        source = ModelRegistry(self.settings.data_dir).resolve((name or self.settings.reranker).strip())
+        key = _model_key(source)
         with self._lock:
-            if key not in self._rerankers:
-                # A registry name (trained here, or registered) loads its directory or Hub name.
-                source = ModelRegistry(self.settings.data_dir).resolve(key)
-                self._rerankers[key] = make_reranker(source, self.settings)
-            return self._rerankers[key]
+            model = self._rerankers.pop(key, None)
+            if model is not None:
+                self._rerankers[key] = model  # most recently used last
+                return model
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:
+            with self._lock:
+                model = self._rerankers.get(key)
+            if model is None:
+                model = make_reranker(source, self.settings)
+                with self._lock:
+                    self._rerankers[key] = model
+                    while len(self._rerankers) > self.max_rerankers:
+                        evicted = next(iter(self._rerankers))
+                        del self._rerankers[evicted]
+                        log.info("reranker cache full: dropped %s", evicted)
+            with self._lock:
+                self._loading.pop(key, None)
+            return model
 
     def rerank(self, search: SearchResult, reranker: str | None = None) -> RerankResult:
         """Rerank a search's candidates; scores are cached per (model, query, passage). When every score

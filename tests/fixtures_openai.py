@@ -46,4 +46,7 @@ def openai_env(chat_server: OpenAIStubServer, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("RERANKLENS_OPENAI_TIMEOUT", str(TEST_TIMEOUT_S))
     monkeypatch.delenv("OPENAI_CHAT_MODEL", raising=False)
     monkeypatch.delenv("RERANKLENS_OPENAI_PRICES", raising=False)
+    monkeypatch.delenv("RERANKLENS_CHAT_MODELS", raising=False)
+    # The per-user hourly limit of paid calls is process-wide: page tests share one process (and "local").
+    monkeypatch.setenv("RERANKLENS_PAID_CALLS_PER_HOUR", "1000000")
     return chat_server

@@ -170,7 +170,7 @@ def test_unreachable_base_url_names_it(settings: Settings, monkeypatch: pytest.M
     monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", base_url)
     embedder = make_embedder(OPENAI_EMBEDDER, Settings.from_env())
-    with pytest.raises(OpenAIRequestError, match=f"Cannot reach the OpenAI API at {base_url}/: check OPENAI_BASE_URL"):
+    with pytest.raises(OpenAIRequestError, match="^Cannot reach the OpenAI API: check OPENAI_BASE_URL"):
         embedder.embed_query("hello")
 
 

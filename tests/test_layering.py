@@ -21,6 +21,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "errors": frozenset(),
     "types": frozenset(),
     "config": frozenset({"errors"}),
+    # Checks a page runs for a visitor of a shared server (ingest roots, roles, audit): shared modules only.
+    "access": SHARED,
     "llm": SHARED,
     "models": SHARED,
     "retrieve": SHARED,

@@ -73,13 +73,18 @@ def test_training_from_the_page_ends_with_a_verdict(data_dir: Path, test_cross_e
     qrels = {qid: {doc: int(doc == rel) for doc in DOCS} for qid, rel in RELEVANT.items()}
     workspace.golden.replace_set("tiny", QUERIES, qrels)
 
+    # The base is picked from the models the server offers (an admin registered this one).
+    ModelRegistry(data_dir).add("base-ce", str(test_cross_encoder_dir))
+
     at = AppTest.from_file(str(PAGE), default_timeout=120).run()
     assert not at.exception
     # the set has grade-0 labels: unjudged candidates are not needed as negatives, so not ticked by default
     assert not next(c for c in at.checkbox if c.label.startswith("Also use unjudged")).value
     form_inputs = {t.label.split(" (")[0]: t for t in at.text_input}
     form_inputs["Model name"].set_value("from-page")
-    form_inputs["Base model"].set_value(str(test_cross_encoder_dir))
+    base = next(s for s in at.selectbox if s.label == "Base model")
+    assert str(test_cross_encoder_dir) not in base.options  # no typed paths: registry and configured only
+    base.set_value("base-ce")
     next(n for n in at.number_input if n.label == "Steps").set_value(2)
     next(s for s in at.select_slider if s.label == "Max tokens per pair").set_value(64)
     next(b for b in at.button if b.label == "Train").click().run()

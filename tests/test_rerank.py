@@ -572,12 +572,13 @@ def test_http_reranker_server_error(http_settings: Settings, api: RerankStubServ
 
 
 def test_http_reranker_that_cannot_connect(settings: Settings) -> None:
-    url = f"http://127.0.0.1:{free_port()}/v1"
+    """The message names the variable, never the URL: it may carry credentials (issue 20)."""
+    url = f"http://ana:url-secret@127.0.0.1:{free_port()}/v1"
     model = make_reranker("http:rerank-test", dataclasses.replace(settings, rerank_api_url=url))
 
-    with pytest.raises(RerankerRequestError, match="Cannot reach") as info:
+    with pytest.raises(RerankerRequestError, match=r"Cannot reach the rerank API \(RERANKLENS_RERANK_URL\)") as info:
         model.score(HTTP_QUERY, list(HTTP_DOCS))
-    assert url in str(info.value)
+    assert "url-secret" not in str(info.value) and "127.0.0.1" not in str(info.value)
 
 
 def test_http_reranker_with_incomplete_results(http_settings: Settings, api: RerankStubServer) -> None:
@@ -593,8 +594,9 @@ def test_http_reranker_with_an_answer_that_is_not_json(http_settings: Settings, 
     api.not_json = True
     model = make_reranker("http:rerank-test", http_settings)
 
-    with pytest.raises(RerankerRequestError, match="RERANKLENS_RERANK_URL"):
+    with pytest.raises(RerankerRequestError, match="RERANKLENS_RERANK_URL") as info:
         model.score(HTTP_QUERY, list(HTTP_DOCS))
+    assert http_settings.rerank_api_url and http_settings.rerank_api_url not in str(info.value)
 
 
 def test_http_reranker_without_a_url_says_which_variable_to_set(settings: Settings) -> None:

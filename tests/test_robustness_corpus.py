@@ -35,6 +35,7 @@ def corpus_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     (data_dir / ".demo-ingested").touch()
     monkeypatch.setenv("RERANKLENS_DATA_DIR", str(data_dir))
     monkeypatch.setenv("RERANKLENS_MAX_FILE_MB", "1")
+    monkeypatch.setenv("RERANKLENS_INGEST_ROOTS", str(tmp_path))  # the page ingests only inside allowed roots
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     get_workspace.clear()
     yield data_dir

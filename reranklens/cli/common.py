@@ -43,6 +43,11 @@ def print_report(report: IngestReport) -> None:
             f"Golden set '{report.golden_set}': {count(report.golden_queries, 'query')}, "
             f"{count(report.golden_judgements, 'judgement')} imported."
         )
+    if report.golden_renamed_from:
+        print(
+            f"A different golden set '{report.golden_renamed_from}' already exists and was kept: "
+            f"imported as '{report.golden_set}'."
+        )
 
 
 class ProgressBar:

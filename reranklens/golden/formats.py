@@ -47,8 +47,9 @@ import io
 import json
 import logging
 import os
+import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -189,9 +190,31 @@ def _trec_text(name: str, records: list[dict[str, Any]]) -> tuple[str, str]:
     return qrels.getvalue(), topics.getvalue()
 
 
+# OWASP CSV injection: a spreadsheet runs a cell that starts with one of these as a formula.
+_FORMULA_START = re.compile(r"^'*[=+\-@\t\r]")
+
+
+def csv_cell(value: object) -> object:
+    """``value`` safe for a spreadsheet: text starting with ``= + - @``, tab or CR gets a leading ``'``
+    (OWASP), and so does text that already starts with ``'`` before one of those, so that
+    ``csv_uncell`` gives back exactly the original. Numbers are left alone.
+
+    >>> csv_cell("=1+1"), csv_cell("'=1"), csv_cell("plain"), csv_cell(-3)
+    ("'=1+1", "''=1", 'plain', -3)
+    """
+    if isinstance(value, str) and _FORMULA_START.match(value):
+        return "'" + value
+    return value
+
+
+def csv_uncell(text: str) -> str:
+    """The inverse of ``csv_cell`` for text read back from a CSV file RerankLens wrote."""
+    return text[1:] if _FORMULA_START.match(text) and text.startswith("'") else text
+
+
 def _csv_text(records: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = _SafeWriter(csv.writer(buffer))
     writer.writerow(CSV_COLUMNS)
     for record in records:
         query = [record["query_id"], record["text"], record["note"]]
@@ -202,6 +225,16 @@ def _csv_text(records: list[dict[str, Any]]) -> str:
                 [*query, j["level"], j["target_id"], j["grade"], j["note"], j["who"], j["origin"], j["updated_at"]]
             )
     return buffer.getvalue()
+
+
+class _SafeWriter:
+    """A ``csv.writer`` whose every cell goes through ``csv_cell``."""
+
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+
+    def writerow(self, row: Iterable[object]) -> None:
+        self._writer.writerow([csv_cell(cell) for cell in row])
 
 
 def _qrels_target(judgement: dict[str, Any], name: str, fmt: Format) -> str:
@@ -505,7 +538,7 @@ def _read_csv(path: Path) -> _Parsed:
     for where, cells in rows:
         if len(cells) > len(header):
             raise UnreadableFileError(where, f"{len(cells)} cells but only {len(header)} header columns")
-        row = dict(zip(header, cells, strict=False))
+        row = dict(zip(header, (csv_uncell(cell) for cell in cells), strict=False))
         query_id = row["query_id"] if "query_id" in row else ""
         parsed.add_query(GoldenQuery(query_id, row.get("query", ""), row.get("query_note", "")), where)
         if not any(row.get(column) for column in ("level", "target_id", "grade")):

@@ -227,14 +227,45 @@ def _import_beir_golden(folder: Path, golden: GoldenStore, report: IngestReport)
     if not queries:
         missing = f"{display_path(folder)}: no usable queries, golden set not imported"
         return replace(report, skipped=(*skipped, missing))
-    info = golden.replace_set(folder.resolve().name, queries, qrels, level="doc", source=str(folder))
+    wanted = folder.resolve().name
+    name = _free_golden_name(golden, wanted, queries, qrels)
+    if name == wanted and wanted in golden.names():
+        info = golden.info(wanted)  # the same import again: nothing to write
+    else:
+        info = golden.replace_set(name, queries, qrels, level="doc", source=str(folder))
     return replace(
         report,
         golden_set=info.name,
+        golden_renamed_from=wanted if name != wanted else None,
         golden_queries=info.queries,
         golden_judgements=info.judgements,
         skipped=skipped,
     )
+
+
+def _free_golden_name(
+    golden: GoldenStore, wanted: str, queries: dict[str, str], qrels: dict[str, dict[str, int]]
+) -> str:
+    """``wanted`` when no set has that name or the stored set is exactly this import (re-ingesting the
+    folder is a no-op); otherwise the first free ``wanted-2``, ``wanted-3``, ... An existing set (with
+    its people's labels) is never replaced by an ingest."""
+    names = set(golden.names())
+    if wanted not in names or _same_import(golden, wanted, queries, qrels):
+        return wanted
+    number = 2
+    while f"{wanted}-{number}" in names and not _same_import(golden, f"{wanted}-{number}", queries, qrels):
+        number += 1
+    return f"{wanted}-{number}"
+
+
+def _same_import(golden: GoldenStore, name: str, queries: dict[str, str], qrels: dict[str, dict[str, int]]) -> bool:
+    """The stored set holds exactly these queries and imported document grades, and nothing else."""
+    if golden.queries(name) != queries:
+        return False
+    judgements = golden.judgements(name)
+    wanted = {(qid, doc, grade) for qid, targets in qrels.items() for doc, grade in targets.items()}
+    stored = {(j.query_id, j.target_id, j.grade) for j in judgements if j.level == "doc" and j.origin == "import"}
+    return len(judgements) == len(wanted) and stored == wanted
 
 
 def _doc_hash(document: Document, options: ChunkingOptions) -> str:

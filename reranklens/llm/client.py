@@ -102,8 +102,10 @@ def openai_errors(what: str, base_url: object, timeout_s: float | None = None) -
     """Turn the ``openai`` client's exceptions into one ``OpenAIRequestError`` that says the fix.
 
     ``what`` names the request in messages ("embeddings", "chat"). The server's own error text is
-    left out: it can quote the key ("Incorrect API key provided: sk-...").
+    left out: it can quote the key ("Incorrect API key provided: sk-..."). So is ``base_url``: it may
+    carry credentials (``https://user:token@host``) and the message reaches every visitor of the app.
     """
+    del base_url  # named by its variable only, never quoted
     import openai
 
     try:
@@ -115,12 +117,11 @@ def openai_errors(what: str, base_url: object, timeout_s: float | None = None) -
     except openai.APITimeoutError as exc:
         limit = f" within {timeout_s:g} s" if timeout_s else ""
         raise OpenAIRequestError(
-            f"The OpenAI API at {base_url} did not answer{limit} (timeout): retry, or raise RERANKLENS_OPENAI_TIMEOUT."
+            f"The OpenAI API (OPENAI_BASE_URL) did not answer{limit} (timeout): retry, or raise "
+            "RERANKLENS_OPENAI_TIMEOUT."
         ) from exc
     except openai.APIConnectionError as exc:
-        raise OpenAIRequestError(
-            f"Cannot reach the OpenAI API at {base_url}: check OPENAI_BASE_URL and the network."
-        ) from exc
+        raise OpenAIRequestError("Cannot reach the OpenAI API: check OPENAI_BASE_URL and the network.") from exc
     except openai.NotFoundError as exc:
         raise OpenAIRequestError(
             f"OpenAI {what} request failed (404): check the model name and OPENAI_BASE_URL."
@@ -129,7 +130,7 @@ def openai_errors(what: str, base_url: object, timeout_s: float | None = None) -
         raise OpenAIRequestError(f"OpenAI {what} request failed ({exc.status_code}).") from exc
     except openai.APIResponseValidationError as exc:
         raise OpenAIRequestError(
-            f"The OpenAI API at {base_url} sent a {what} response RerankLens cannot read."
+            f"The OpenAI API (OPENAI_BASE_URL) sent a {what} response RerankLens cannot read."
         ) from exc
 
 

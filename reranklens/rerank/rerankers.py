@@ -364,7 +364,10 @@ class HttpReranker:
             with watch("rerank_model"):
                 response = self._client.post(self.url, json=body)
         except httpx.HTTPError as exc:
-            raise RerankerRequestError(f"Cannot reach the rerank API at {self.url}: {type(exc).__name__}.") from exc
+            # The URL is not quoted: it may carry credentials, and the message reaches every visitor.
+            raise RerankerRequestError(
+                f"Cannot reach the rerank API (RERANKLENS_RERANK_URL): {type(exc).__name__}."
+            ) from exc
         if response.status_code in (401, 403):
             raise RerankerRequestError(
                 f"The rerank API refused the key ({response.status_code}): check RERANKLENS_RERANK_API_KEY."
@@ -377,7 +380,7 @@ class HttpReranker:
             payload = response.json()
         except ValueError as exc:
             raise RerankerRequestError(
-                f"The rerank API at {self.url} did not answer JSON: check RERANKLENS_RERANK_URL (the base URL, "
+                "The rerank API did not answer JSON: check RERANKLENS_RERANK_URL (the base URL, "
                 "without /rerank, e.g. https://api.cohere.com/v2)."
             ) from exc
         return _parse_rerank_response(payload, len(passages))

@@ -99,7 +99,9 @@ def build_messages(query: str, context: AnswerContext) -> list[dict[str, str]]:
     followed by its text (the numbers the model cites)."""
     blocks = []
     for number, chunk in enumerate(context.chunks, 1):
-        where = chunk.source or chunk.doc_id
+        # The document id (a path relative to the ingested folder), never ``source``: an absolute
+        # server path tells the provider how the server is laid out.
+        where = chunk.doc_id
         label = f"{where} › {chunk.heading}" if chunk.heading else where
         blocks.append(f"[{number}] {label}\n{chunk.text.strip()}")
     body = "\n\n".join(blocks) if blocks else "(no chunks)"

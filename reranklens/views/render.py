@@ -45,7 +45,11 @@ _STOPWORDS = frozenset(
 )
 _WORD = re.compile(r"\w[\w.-]*\w|\w", re.UNICODE)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~$:&^])")
-_WWW_AUTOLINK = re.compile(r"\b(www)\.", re.IGNORECASE)
+# What GitHub-flavoured Markdown (Streamlit's remark-gfm, GitHub's cmark-gfm) turns into a link without any
+# syntax: "scheme://", "www." after any character, and an e-mail address. Some viewers autolink after
+# backslash escapes are resolved, so escaping is not enough: a zero-width space breaks each pattern.
+_AUTOLINK = re.compile(r"(?=://)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
+BREAK = "\u200b"
 # Inline Markdown, first match wins: code spans, images, links, strong, emphasis. Spans stay within a line.
 _INLINE = re.compile(
     r"(?P<tick>`+)(?P<code>[^`\n]+?)(?P=tick)"
@@ -267,10 +271,22 @@ def markdown_escape(text: str) -> str:
 
     The characters that Markdown, GitHub-flavoured Markdown or Streamlit turn into links, images,
     raw HTML, emphasis, colour or icon directives or LaTeX are backslash-escaped (CommonMark
-    allows that for any ASCII punctuation), and so is the dot of a ``www.`` autolink. Hyphens,
-    dots and slashes elsewhere stay as they are, so ids and paths read normally in the source.
+    allows that for any ASCII punctuation). Autolinks (``https://``, ``www.``, e-mail addresses) are
+    broken with a zero-width space (``break_autolinks``). Hyphens, dots and slashes elsewhere stay as
+    they are, so ids and paths read normally.
     """
-    return _WWW_AUTOLINK.sub(r"\1\\.", _MARKDOWN_SPECIAL.sub(r"\\\1", text))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", break_autolinks(text))
+
+
+def break_autolinks(text: str) -> str:
+    """``text`` with a zero-width space before ``://`` and ``@`` and inside ``www.`` (any case), so no
+    Markdown viewer makes a link of it while a person still reads the same characters.
+
+    >>> break_autolinks("mail a@b.io or see https://x.io and WWW.y.io") == (
+    ...     "mail a\u200b@b.io or see https\u200b://x.io and WWW\u200b.y.io")
+    True
+    """
+    return _AUTOLINK.sub(BREAK, text.replace(BREAK, ""))
 
 
 def _escape(text: str) -> str:

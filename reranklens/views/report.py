@@ -4,23 +4,25 @@ Document text is untrusted in every format: HTML-escaped in the HTML report. In 
 only what a viewer would act on is escaped, so the file still reads as plain text ("v2.4", "a > b"):
 ``<`` becomes ``&lt;`` (no raw HTML), an ``&`` that would start an entity becomes ``&amp;``, the
 characters of emphasis, code, links, images, tables, strike-through and maths get a backslash, and
-autolinks (``www.``, ``scheme://``) are broken with one, so no viewer turns a chunk into a link, an
-image or script.
+autolinks (``www.``, ``scheme://``, e-mail addresses) are broken with a zero-width space, so no viewer
+turns a chunk into a link, an image or script.
 """
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 from datetime import UTC, datetime
 from typing import Any
 
+from reranklens.golden.formats import csv_cell
 from reranklens.views.explore import ExploreView, latency_summary
-from reranklens.views.render import column_html
+from reranklens.views.render import break_autolinks, column_html
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
 _ENTITY_START = re.compile(r"&(?=#?\w+;)")
-_AUTOLINK = re.compile(r"\b(www)\.|(?<=\w):(?=//)", re.IGNORECASE)
 CSV_COLUMNS = (
     "chunk_id",
     "doc_id",
@@ -60,29 +62,40 @@ def view_records(view: ExploreView) -> list[dict[str, Any]]:
     ]
 
 
+def view_csv(view: ExploreView) -> str:
+    """The CSV export: ``view_records`` with every text cell neutralised for spreadsheets (``csv_cell``)."""
+    buffer = io.StringIO()
+    records = view_records(view)
+    writer = csv.DictWriter(buffer, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({key: csv_cell(value) for key, value in record.items()} for record in records)
+    return buffer.getvalue()
+
+
 def markdown_report(view: ExploreView) -> str:
     lines = [
         "# RerankLens report",
         "",
-        f"- Query: {_md(view.query)}",
-        f"- Collection: {_md(view.collection)}",
-        f"- Compared: {_md(view.left_title)} vs {_md(view.right_title)}, top-{view.k}",
+        f"- Query: {markdown_line(view.query)}",
+        f"- Collection: {markdown_line(view.collection)}",
+        f"- Compared: {markdown_line(view.left_title)} vs {markdown_line(view.right_title)}, top-{view.k}",
         f"- Entered top-{view.k}: {len(view.comparison.entered)}, left top-{view.k}: {len(view.comparison.left)}",
         f"- Latency: {_latency(view)}",
         f"- Generated: {datetime.now(UTC).isoformat(timespec='seconds')}",
         "",
     ]
-    lines += [f"> Warning: {_md(alarm)}" for alarm in view.alarms]
+    lines += [f"> Warning: {markdown_line(alarm)}" for alarm in view.alarms]
     lines += [
         "",
-        f"| {_md(view.right_title)} rank | {_md(view.left_title)} rank | shift | status | document | text |",
+        f"| {markdown_line(view.right_title)} rank | {markdown_line(view.left_title)} rank "
+        "| shift | status | document | text |",
         "|---:|---:|---:|---|---|---|",
     ]
     for row in view.right_rows() + [r for r in view.rows if r.right_rank is None]:
         text = " ".join(row.chunk.text.split())[:200]
         lines.append(
             f"| {row.right_rank or ''} | {row.left_rank or ''} | {_signed(row.shift)} | {row.status} | "
-            f"{_md(row.chunk.doc_id)} | {_md(text)} |"
+            f"{markdown_line(row.chunk.doc_id)} | {markdown_line(text)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -111,15 +124,16 @@ def html_report(view: ExploreView) -> str:
 """
 
 
-def _md(text: str) -> str:
+def markdown_line(text: str) -> str:
     """``text`` for one line (a table cell, a list item) of the Markdown report: shown as it is, never acted on.
+    Autolinks (``scheme://``, ``www.``, e-mail ``@``) are broken with a zero-width space (``break_autolinks``).
 
-    >>> _md("Upgrade to v2.4 if a > b: <b>*now*</b> &gt; www.x.io https://y.io")
-    'Upgrade to v2.4 if a > b: &lt;b>\\\\*now\\\\*&lt;/b> &amp;gt; www\\\\.x.io https\\\\://y.io'
+    >>> markdown_line("Upgrade to v2.4 if a > b: <b>*now*</b> &gt; www.x.io https://y.io") == (
+    ...     "Upgrade to v2.4 if a > b: &lt;b>\\\\*now\\\\*&lt;/b> &amp;gt; www\\u200b.x.io https\\u200b://y.io")
+    True
     """
-    text = _ENTITY_START.sub("&amp;", " ".join(text.split()))
-    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("<", "&lt;").replace("](", "]\\(")
-    return _AUTOLINK.sub(lambda m: m.group(1) + "\\." if m.group(1) else "\\:", text)
+    text = _ENTITY_START.sub("&amp;", " ".join(break_autolinks(text).split()))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("<", "&lt;").replace("](", "]\\(")
 
 
 def _signed(shift: int | None) -> str:

@@ -1,0 +1,62 @@
+"""Roles from settings (issue 20, finding 7): addresses or @domains in RERANKLENS_ADMINS / RERANKLENS_LABELERS;
+everyone else who signs in is a viewer; without sign-in the local user may do everything. A refused action
+names the role it needs. The sign-in journey itself is in test_signin_browser.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from reranklens.access.roles import RoleRequiredError, require, role_for
+from reranklens.config import Settings
+
+ADMINS = ("boss@team.org", "@ops.team.org")
+LABELERS = ("@labelers.team.org", "ana@team.org")
+
+
+@pytest.mark.parametrize(
+    ("email", "role"),
+    [
+        ("boss@team.org", "admin"),
+        ("BOSS@Team.org", "admin"),
+        ("x@ops.team.org", "admin"),
+        ("x@evil-ops.team.org", "viewer"),  # a domain entry matches the whole domain only
+        ("ana@team.org", "labeler"),
+        ("y@labelers.team.org", "labeler"),
+        ("eve@team.org", "viewer"),
+        (None, "admin"),  # no sign-in configured: single-user and local, as before
+    ],
+)
+def test_role_for(email: str | None, role: str) -> None:
+    assert role_for(email, ADMINS, LABELERS) == role
+
+
+@pytest.mark.parametrize(
+    ("role", "needed", "message"),
+    [
+        (
+            "viewer",
+            "labeler",
+            r"^Labeling needs the labeler role; eve@team\.org is a viewer\. .*RERANKLENS_LABELERS\.$",
+        ),
+        ("viewer", "admin", r"^Training needs the admin role; eve@team\.org is a viewer\. .*RERANKLENS_ADMINS\.$"),
+        ("labeler", "admin", r"^Training needs the admin role; eve@team\.org is a labeler\."),
+    ],
+)
+def test_a_refusal_names_the_role_it_needs(role: str, needed: str, message: str) -> None:
+    action = "Labeling" if needed == "labeler" else "Training"
+    with pytest.raises(RoleRequiredError, match=message):
+        require(role, needed, action, "eve@team.org")  # type: ignore[arg-type]
+
+
+def test_enough_role_passes() -> None:
+    require("admin", "labeler", "Labeling", "boss@team.org")
+    require("labeler", "labeler", "Labeling", "ana@team.org")
+    require("viewer", "viewer", "Exploring", "eve@team.org")
+
+
+def test_settings_read_the_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RERANKLENS_ADMINS", " Boss@Team.org, @ops.team.org ,")
+    monkeypatch.setenv("RERANKLENS_LABELERS", "@labelers.team.org")
+    settings = Settings.from_env()
+    assert settings.admins == ("boss@team.org", "@ops.team.org")
+    assert settings.labelers == ("@labelers.team.org",)
