@@ -17,6 +17,10 @@ from app_server import chromium, running_app
 from journey import VIEWPORT, wait_idle
 from journey import assert_no_exception as assert_clean_log
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+OPEN_TRIES = 3
+OPEN_WAIT_MS = 15_000
 
 
 @dataclass(frozen=True)
@@ -55,8 +59,17 @@ def selectbox(page: Page, label: str) -> Locator:
 
 def choose(page: Page, label: str, option: str) -> None:
     """Pick ``option`` in the selectbox labelled ``label`` as a person does: open it, click the option."""
-    selectbox(page, label).click()
-    page.get_by_role("option", name=option, exact=True).click()
+    target = page.get_by_role("option", name=option, exact=True)
+    for _ in range(OPEN_TRIES):
+        selectbox(page, label).click()
+        try:
+            target.wait_for(timeout=OPEN_WAIT_MS)
+            break
+        except PlaywrightTimeoutError:
+            # A rerun that finished just after the click redrew the box and closed its list: open it again.
+            page.keyboard.press("Escape")
+            wait_idle(page)
+    target.click()
     wait_idle(page)
 
 

@@ -153,7 +153,7 @@ def test_skipped_files_are_listed_and_make_the_exit_code_1(run: Run, data_dir: P
     (folder / "binary.txt").write_bytes(b"\x00\x01")
     code, out, err = run("ingest", str(folder), "-c", "mixed")
     assert code == 1
-    assert out.startswith("Collection 'mixed': 1 documents, 1 chunks (1 added, 0 removed)")
+    assert out.startswith("Collection 'mixed': 1 document, 1 chunk (1 added, 0 removed)")
     assert err.splitlines() == [f"skipped: {folder / 'binary.txt'}: looks binary (contains NUL bytes), not text"]
     code, out, _ = run("query", "otters", "-c", "mixed", "--mode", "bm25")
     assert code == 0 and "good.txt" in out
