@@ -169,7 +169,7 @@ def test_evaluate_reports_agreement(label_env: None, golden: GoldenStore) -> Non
     at = AppTest.from_file(str(ROOT / "pages" / "evaluate.py"), default_timeout=TIMEOUT_S).run()
     assert not at.exception
     assert any("No label of 'demo-hard' was made with a suggestion shown" in c.value for c in at.caption)
-    at.selectbox[1].set_value(name)
+    next(s for s in at.selectbox if s.label == "Golden set").set_value(name)
     run_ok(at)
     values = {m.label: m.value for m in at.metric}
     assert values["Labels with a suggestion"] == "2"
