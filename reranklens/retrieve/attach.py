@@ -180,12 +180,9 @@ class AttachedStore:
     def query(self, name: str, embedding: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
         """Nearest chunks, closest first, with the distance as a cosine distance (1 - similarity),
         whatever space the collection uses (l2 on unit vectors: d/2; ip: 1 - dot = as is)."""
-        count = self.count()
-        if count == 0:
-            return []
-        result = self._collection.query(
+        result = self._collection.query(  # no count() first: O(chunks), and Chroma caps n by itself
             query_embeddings=[np.asarray(embedding, dtype=np.float32)],
-            n_results=min(n, count),
+            n_results=n,
             include=["documents", "metadatas", "distances"],
         )
         chunks = self._chunks(result["ids"][0], result["documents"][0], result["metadatas"][0])
