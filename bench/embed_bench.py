@@ -16,6 +16,11 @@ nDCG@10 (ir-measures) on the qrels minus ``plain``'s. ``top10_overlap`` is the w
 mean, ``ndcg10_delta`` the largest absolute difference: int8 may become the ingest default only if
 ``top10_overlap >= 0.98`` and ``|ndcg10_delta| <= 0.005`` (``faithful`` in the output).
 
+Why a ratio is what it is: ``gflop_per_s`` is the arithmetic each backend did per second (the
+model's multiply-adds for the real, unpadded tokens of the texts it embedded), and ``gemm_gflop_per_s``
+is what this machine's fp32 matrix multiply reaches on the model's own layer shape. An fp32 backend
+cannot beat ``plain`` by more than ``gemm_gflop_per_s / plain's gflop_per_s``.
+
     nice python bench/embed_bench.py --json bench-embed.json
 """
 
@@ -76,10 +81,37 @@ def ndcg10(doc_ids: list[str], qids: list[str], order: np.ndarray, scores: np.nd
     return float(ir_measures.calc_aggregate([ir_measures.nDCG @ 10], qrels, run)[ir_measures.nDCG @ 10])
 
 
+def flop_per_text(tokens: int, layers: int, hidden: int, intermediate: int) -> float:
+    """Multiply-adds x 2 of a BERT encoder on one unpadded text: the dense layers (Q, K, V, output,
+    two feed-forward) for every token, plus attention scores and mixing, which grow with length."""
+    dense = 2 * tokens * layers * (4 * hidden * hidden + 2 * hidden * intermediate)
+    attention = 2 * layers * 2 * tokens * tokens * hidden
+    return float(dense + attention)
+
+
+def gemm_gflop_per_s(hidden: int, intermediate: int, rows: int = 4096, repeats: int = 20) -> float:
+    """fp32 matrix-multiply speed on the feed-forward shape (``rows`` tokens x hidden @ hidden x
+    intermediate) with torch's default threads: the ceiling for an fp32 backend on this machine."""
+    import torch
+
+    left, right = torch.randn(rows, hidden), torch.randn(hidden, intermediate)
+    torch.matmul(left, right)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        torch.matmul(left, right)
+    return 2 * rows * hidden * intermediate * repeats / (time.perf_counter() - start) / 1e9
+
+
 def summarise(
-    seconds: dict[str, float], texts_done: dict[str, int], per_collection: dict[str, dict], device: str
+    seconds: dict[str, float],
+    texts_done: dict[str, int],
+    per_collection: dict[str, dict],
+    device: str,
+    flop_done: float,
+    gemm_peak: float,
 ) -> list[dict]:
-    """One object per backend over the collections measured so far; texts/s over all of them."""
+    """One object per backend over the collections measured so far; texts/s over all of them.
+    ``flop_done`` is the arithmetic of one pass over the texts (every backend embeds the same ones)."""
     plain_rate = texts_done["plain"] / seconds["plain"]
     rows = []
     for name, collections in per_collection.items():
@@ -94,6 +126,8 @@ def summarise(
                 "top10_overlap": overlap,
                 "ndcg10_delta": delta,
                 "faithful": bool(overlap >= OVERLAP_GOAL and abs(delta) <= NDCG_GOAL),
+                "gflop_per_s": round(flop_done / seconds[name] / 1e9, 1),
+                "gemm_gflop_per_s": round(gemm_peak, 1),
                 "collections": sorted(collections),
                 "device": device,
                 "per_collection": collections,
@@ -129,6 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     for embed in backends.values():  # warm-up: first-call allocations and thread pools
         embed(["warm up the model", "and its thread pool"] * 8)
+    config = plain_model[0].auto_model.config
+    shape = (config.num_hidden_layers, config.hidden_size, config.intermediate_size)
+    gemm_peak = gemm_gflop_per_s(shape[1], shape[2])
+    flop_done = 0.0
 
     seconds = dict.fromkeys(backends, 0.0)
     texts_done = dict.fromkeys(backends, 0)
@@ -141,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         corpus, queries, qrels = load_sample(folder, args.queries, args.docs, args.seed)
         doc_ids, qids = list(corpus), list(queries)
+        masks = plain_model.tokenize(list(corpus.values()))["attention_mask"]  # truncated as encode does
+        flop_done += sum(flop_per_text(int(mask.sum()), *shape) for mask in masks)
         results: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name in names[turn % len(names) :] + names[: turn % len(names)]:
             start = time.perf_counter()
@@ -161,16 +201,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
             print(f"{collection:10s} {name:10s} {per_collection[name][collection]}", file=sys.stderr)
         if args.json:  # after every collection, so a run cut short still leaves its figures
-            rows = summarise(seconds, texts_done, per_collection, device)
+            rows = summarise(seconds, texts_done, per_collection, device, flop_done, gemm_peak)
             args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 
-    rows = summarise(seconds, texts_done, per_collection, device)
-    print(f"{'backend':10s} {'texts/s':>8s} {'speedup':>8s} {'top10':>6s} {'dNDCG':>7s} faithful")
+    rows = summarise(seconds, texts_done, per_collection, device, flop_done, gemm_peak)
+    print(f"{'backend':10s} {'texts/s':>8s} {'speedup':>8s} {'top10':>6s} {'dNDCG':>7s} {'GFLOP/s':>8s} faithful")
     for row in rows:
         print(
             f"{row['backend']:10s} {row['texts_per_s']:8.1f} {row['speedup_vs_plain']:7.2f}x "
-            f"{row['top10_overlap']:6.3f} {row['ndcg10_delta']:+7.4f} {row['faithful']}"
+            f"{row['top10_overlap']:6.3f} {row['ndcg10_delta']:+7.4f} {row['gflop_per_s']:8.1f} {row['faithful']}"
         )
+    print(f"fp32 matrix multiply on the feed-forward shape: {gemm_peak:.1f} GFLOP/s")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     return 0
