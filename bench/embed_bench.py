@@ -179,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         corpus, queries, qrels = load_sample(folder, args.queries, args.docs, args.seed)
         doc_ids, qids = list(corpus), list(queries)
-        masks = plain_model.tokenize(list(corpus.values()))["attention_mask"]  # truncated as encode does
+        masks = plain_model.preprocess(list(corpus.values()))["attention_mask"]  # truncated as encode does
         flop_done += sum(flop_per_text(int(mask.sum()), *shape) for mask in masks)
         results: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name in names[turn % len(names) :] + names[: turn % len(names)]:

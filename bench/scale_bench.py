@@ -10,7 +10,8 @@ degrade its graph). Then, in a fresh process (as a user's next command or a rest
   fingerprint and loading the persisted index (opening Chroma is ``store_open_s``);
 - ``vector_p50_ms`` / ``hybrid_p50_ms``: median ``Workspace.search`` time over distinct queries
   (embedding included, 50 candidates, after one warm-up query);
-- ``rss_mb``: the process's peak resident memory at the end.
+- ``rss_mb``: the process's peak resident memory at the end (``VmHWM``: ``ru_maxrss`` would carry
+  over the building parent's peak through ``fork``/``exec`` and report it as this process's).
 
 Building (Chroma's HNSW inserts and the one BM25 build) is reported as ``build_s`` and
 ``bm25_build_s``. ``--keep DIR`` keeps the data dir, so a second run at the same size skips the build.
@@ -23,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from peak_memory import peak_rss_mb
 
 COLLECTIONS = Path(__file__).resolve().parents[2] / "shared" / "data" / "collections"
 NAME = "scale"
@@ -137,7 +138,7 @@ def measure(data_dir: Path, queries: int) -> dict[str, float]:
         "hybrid_p50_ms": round(statistics.median(hybrid_ms), 1),
         "bm25_load_s": round(bm25_load_s, 3),
         "store_open_s": round(store_open_s, 2),
-        "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_mb": round(peak_rss_mb(), 1),
     }
 
 

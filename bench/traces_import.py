@@ -12,12 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from peak_memory import peak_rss_mb
 
 WORDS = "password reset link valid minutes hours account security sign-in email console api key region".split()
 
@@ -45,7 +46,7 @@ def import_once(path: Path, data_dir: Path) -> None:
 
     started = time.perf_counter()
     report = TraceStore(data_dir / "traces.sqlite").import_traces("bench", read_jsonl(path), str(path))
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mib = peak_rss_mb()
     print(json.dumps({"traces": report.info.traces, "seconds": time.perf_counter() - started, "peak_mib": peak_mib}))
 
 
