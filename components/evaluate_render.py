@@ -139,7 +139,8 @@ def render_overview(result: EvalResult, run_id: int | None, reopened: bool = Fal
     if result.config.traces:
         st.info(
             "Logged misses count: a relevant item your application did not retrieve cannot be rescued by "
-            f"reranking. `{FIRST_STAGE_RECALL}` (recall of the logged candidates) is that ceiling.",
+            f"reranking. `{FIRST_STAGE_RECALL}` (recall of the logged candidates) is that ceiling. Only the rerank "
+            "is timed: the logged retrieval ran in your application.",
             icon="ℹ️",
         )
         return

@@ -12,10 +12,7 @@ import streamlit as st
 from reranklens.evaluate.pipelines import NAMED_RERANK, TRACE_PIPELINES, TRACE_STAGE, trace_for
 from reranklens.workspace import DEMO_COLLECTION, Workspace
 
-TRACE_NOTE = (
-    "vector, bm25 and hybrid are not offered for a trace set: its first stage is the ranking your application "
-    "logged, which RerankLens cannot search again; it scores that ranking, and that ranking reranked."
-)
+TRACE_NOTE = "No vector, bm25 or hybrid here: a trace set's first stage is the ranking your application logged."
 
 
 @dataclass(frozen=True)
