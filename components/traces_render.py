@@ -18,7 +18,7 @@ from components.explore_render import render_columns, render_first_stage, render
 from components.label_render import render_grading, render_sheet_summary
 from reranklens.errors import InvalidInputError, ModelUnavailableError, RerankLensError
 from reranklens.retrieve.openinference import read_openinference
-from reranklens.retrieve.traces import TRACE_FORMATS, read_jsonl
+from reranklens.retrieve.traces import TRACE_FORMATS, TraceImportReport, read_jsonl
 from reranklens.views.explore import ExploreView
 from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
@@ -84,6 +84,11 @@ def _import(workspace: Workspace, upload: object, path: str, name: str, form: st
     except RerankLensError as exc:
         st.error(markdown_escape(str(exc)), icon="⚠️")
         return
+    imported(report)
+
+
+def imported(report: TraceImportReport) -> None:
+    """Say what an import brought in (and skipped) above the trace sets, after the rerun that lists it."""
     info = report.info
     text = f"Trace set '{info.name}': {info.traces} traces, {info.candidates} candidates"
     text += f" imported in {report.seconds:.1f} s."

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from app_server import free_port
+from app_server import REPO, free_port
 from conftest import missing_environment
 from openinference.instrumentation import TracerProvider
 from openinference.semconv.resource import ResourceAttributes
@@ -27,9 +28,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from otel_retrieval import KNOWLEDGE, QUESTIONS, support_bot
 from phoenix.client import Client
+from streamlit.testing.v1 import AppTest
 
+from components.resources import get_workspace
 from reranklens.cli import main as cli
 from reranklens.config import Settings
+from reranklens.workspace import Workspace
 
 pytestmark = pytest.mark.slow
 
@@ -89,6 +93,11 @@ def _wait_until_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -
     pytest.fail(f"phoenix serve was not healthy after {STARTUP_S} s:\n{_tail(log)}")
 
 
+def shown_text(markdown: str) -> str:
+    """Text a page escaped for Markdown (backslashes, zero-width spaces in URLs), as a person reads it."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
+
+
 def _tail(log: Path) -> str:
     return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-40:])
 
@@ -106,9 +115,11 @@ def run(settings: Settings, capsys: pytest.CaptureFixture[str]) -> Run:
     return invoke
 
 
-def send_spans(url: str) -> tuple[list[str], list[str]]:
+@pytest.fixture(scope="module")
+def sent(phoenix_url: str) -> tuple[list[str], list[str]]:
     """Answer the questions with the instrumented app, exporting to Phoenix's OTLP/HTTP endpoint into
     ``PROJECT``; returns the answers and the trace ids, once Phoenix serves every span back."""
+    url = phoenix_url
     sent = InMemorySpanExporter()  # what went out, to compare trace ids with
     provider = TracerProvider(resource=Resource({ResourceAttributes.PROJECT_NAME: PROJECT}))
     provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{url}/v1/traces")))
@@ -132,8 +143,10 @@ def send_spans(url: str) -> tuple[list[str], list[str]]:
     return replies, [format(s.context.trace_id, "032x") for s in retrievals]
 
 
-def test_pull_spans_from_a_local_phoenix(phoenix_url: str, run: Run, tmp_path: Path) -> None:
-    replies, trace_ids = send_spans(phoenix_url)
+def test_pull_spans_from_a_local_phoenix(
+    phoenix_url: str, sent: tuple[list[str], list[str]], run: Run, tmp_path: Path
+) -> None:
+    replies, trace_ids = sent
     code, out, err = run("traces", "import", "--from-phoenix", phoenix_url, "--project", PROJECT, "--name", "px")
     assert code == 0, err
     assert out.startswith("Trace set 'px': 2 traces, 4 candidates imported in ")
@@ -163,3 +176,32 @@ def test_pull_spans_from_a_local_phoenix(phoenix_url: str, run: Run, tmp_path: P
     code, _, err = run("traces", "import", "--name", "x")
     assert code == 1 and err.count("\n") == 1 and "--from-phoenix URL --project NAME" in err
     assert [s["name"] for s in json.loads(run("traces", "list", "--json")[1])] == ["px"]
+
+
+def test_the_corpus_page_pulls_from_phoenix_and_refuses_in_one_line(
+    phoenix_url: str, sent: tuple[list[str], list[str]], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / ".demo-ingested").touch()
+    monkeypatch.setenv("RERANKLENS_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    get_workspace.clear()
+    at = AppTest.from_file(str(REPO / "pages" / "corpus.py"), default_timeout=120).run()
+    closed = f"http://127.0.0.1:{free_port()}"
+    at.text_input(key="corpus.phoenix_url").input(closed)
+    at.text_input(key="corpus.phoenix_project").input(PROJECT)
+    at.text_input(key="corpus.phoenix_name").input("from-phoenix")
+    next(b for b in at.button if b.label == "Pull from Phoenix").click()
+    at.run()
+    assert not at.exception
+    (error,) = [shown_text(e.value) for e in at.error]
+    assert error.startswith(f"Cannot reach Phoenix at {closed} (ConnectError)") and "\n" not in error
+    assert at.text_input(key="corpus.phoenix_project").value == PROJECT  # what the person typed is kept
+    assert Workspace(Settings.from_env()).traces.names() == []  # nothing half-written
+
+    at.text_input(key="corpus.phoenix_url").input(phoenix_url)
+    next(b for b in at.button if b.label == "Pull from Phoenix").click()
+    at.run()
+    assert not at.exception and not at.error
+    assert any("Trace set 'from-phoenix': 2 traces, 4 candidates" in shown_text(s.value) for s in at.success)
+    get_workspace.clear()
