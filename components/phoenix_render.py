@@ -38,4 +38,4 @@ def _pull(workspace: Workspace, url: str, project: str, name: str) -> None:
     except RerankLensError as exc:
         st.error(markdown_escape(str(exc)), icon="⚠️")
         return
-    imported(report)
+    imported(workspace, report)

@@ -16,6 +16,7 @@ from components import keys
 from components.evaluate_render import TABLE_METRICS
 from components.evaluate_targets import TRACE_NOTE, EvalTarget
 from components.resources import get_workspace
+from reranklens.access.audit import AuditLog
 from reranklens.cli import main as cli
 from reranklens.config import Settings
 from reranklens.evaluate.runs import RunStore
@@ -74,6 +75,13 @@ def test_corpus_imports_a_trace_file_and_names_skipped_lines(trace_env: Path, tm
     assert any("Trace set 'support-bot': 2 traces, 8 candidates" in unescaped(s.value) for s in at.success)
     tables = [d.value for d in at.dataframe]
     assert any(list(t.columns)[:3] == ["trace set", "traces", "candidates"] and t.iloc[0, 1] == 2 for t in tables)
+    (entry,) = AuditLog(trace_env).entries()
+    assert (entry.who, entry.action, entry.target, entry.detail) == (
+        "local",
+        "import traces",
+        "support-bot",
+        str(FIXTURE),
+    )
 
     broken = tmp_path / "broken.jsonl"
     broken.write_text(FIXTURE.read_text().splitlines()[0] + "\n{oops\n")
@@ -193,3 +201,33 @@ def test_evaluate_scores_a_trace_set_with_the_numbers_of_the_cli(
     stages = next(d.value for d in at.dataframe if "stage" in d.value.columns)
     assert set(stages["pipeline"]) == {"logged", "logged+rerank"} and "Rerank (cross-encoder)" in set(stages["stage"])
     assert any("candidates as logged" in c.value for c in at.caption)
+
+
+def test_a_viewer_cannot_attach_import_or_pull_traces(trace_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a shared server these make the server read a path or fetch a URL someone typed: admins only.
+    AppTest cannot sign in through an OIDC provider, so the signed-in identity is set here; the role
+    check is the app's own (RERANKLENS_ADMINS is empty, so eve is a viewer)."""
+    monkeypatch.delenv("RERANKLENS_ADMINS", raising=False)
+    monkeypatch.setattr("components.identity.signin_configured", lambda: True)
+    monkeypatch.setattr("components.identity.current_user", lambda: "eve@team.org")
+    at = run_ok(page("corpus"))
+
+    def refused(action: str) -> None:
+        (error,) = [unescaped(e.value).replace("\u200b", "") for e in at.error]  # escaping breaks autolinks
+        assert error.startswith(f"{action} needs the admin role; eve@team.org is a viewer."), error
+
+    at.text_input(key="corpus.trace_path").input(str(FIXTURE))
+    at.text_input(key="corpus.trace_name").input("support-bot")
+    submit(at, "Import traces")
+    refused("Importing traces")
+    at.text_input(key="corpus.attach_source").input(str(trace_env))
+    at.text_input(key="corpus.attach_collection").input("theirs")
+    submit(at, "Attach read-only")
+    refused("Attaching a collection")
+    at.text_input(key="corpus.phoenix_url").input("http://127.0.0.1:6006")
+    at.text_input(key="corpus.phoenix_project").input("default")
+    at.text_input(key="corpus.phoenix_name").input("from-phoenix")
+    submit(at, "Pull from Phoenix")
+    refused("Pulling traces from Phoenix")
+    workspace = Workspace(Settings.from_env())
+    assert workspace.traces.names() == [] and workspace.attachments.all() == {}
