@@ -11,6 +11,7 @@ import pytest
 
 from reranklens.cli import main as cli
 from reranklens.config import Settings
+from reranklens.evaluate.pipelines import EvalResult
 from reranklens.retrieve.traces import NO_TEXT, candidate_chunk_id
 from reranklens.workspace import Workspace
 
@@ -171,6 +172,14 @@ def test_eval_traces_scores_logged_and_logged_rerank(
     assert logged["RR@10"] == pytest.approx(1 / 3) and logged["R@3"] == pytest.approx(0.5) and logged["R@1"] == 0
     assert "q99" not in data["per_query"]["logged"]
     assert any("q99" in note and "no trace" in note for note in data["skipped"])
+    assert data["traces"] is True and EvalResult.from_json(data).config.traces  # a saved run reopens as traces
+    named = f"logged+rerank:{test_cross_encoder_dir}"
+    code, out, err = run("eval", "--traces", "support-bot", "--golden", "g", "--pipelines", f"logged,{named}", "--json")
+    assert code == 0, err
+    again = json.loads(out)
+    assert list(again["pipelines"]) == ["logged", named]
+    assert again["per_query"][named] == data["per_query"]["logged+rerank"]  # the same model, named
+    assert [(c["candidate"], c["baseline"]) for c in again["comparisons"]] == [(named, "logged")]
     code, _, err = run("eval", "--traces", "support-bot", "--collection", "demo", "--golden", "g")
     assert code == 1 and "not both" in err
 
