@@ -50,7 +50,7 @@ def upload_traces(page: Page, url: str) -> None:
     idle(page)
     page.get_by_text("Traces: logged retrievals to replay").click()
     idle(page)
-    form = page.locator("[data-testid='stForm']").filter(has_text="Trace set name")
+    form = page.locator("[data-testid='stForm']").filter(has_text="Logged retrievals of your application")
     form.locator("input[type='file']").set_input_files(str(FIXTURE))
     idle(page)
     form.get_by_label("Trace set name").fill("support-bot")
