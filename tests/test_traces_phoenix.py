@@ -173,6 +173,12 @@ def test_pull_spans_from_a_local_phoenix(
     spans_file.write_text("{}\n")
     code, _, err = run("traces", "import", str(spans_file), "--from-phoenix", phoenix_url, "--name", "x")
     assert code == 1 and err.count("\n") == 1 and "not both" in err
+    code, _, err = run(
+        "traces", "import", "--from-phoenix", phoenix_url, "--project", PROJECT, "--format", "jsonl", "--name", "x"
+    )
+    assert code == 1 and err.count("\n") == 1 and "--format is for a trace FILE" in err
+    code, _, err = run("traces", "import", str(spans_file), "--project", PROJECT, "--name", "x")
+    assert code == 1 and err.count("\n") == 1 and "--project goes with --from-phoenix URL" in err
     code, _, err = run("traces", "import", "--name", "x")
     assert code == 1 and err.count("\n") == 1 and "--from-phoenix URL --project NAME" in err
     assert [s["name"] for s in json.loads(run("traces", "list", "--json")[1])] == ["px"]

@@ -71,17 +71,19 @@ def parsed_lines(path: Path, format: str) -> Iterator[ParsedLine]:
 def cmd_import(workspace: Workspace, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.from_phoenix:
-        if args.file is not None or args.format:
-            raise InvalidInputError(
-                "Give a trace FILE or --from-phoenix URL, not both (Phoenix spans are OpenInference)."
-            )
+        if args.file is not None:
+            raise InvalidInputError("Give a trace FILE or --from-phoenix URL, not both.")
+        if args.format:
+            raise InvalidInputError("--format is for a trace FILE: spans pulled from Phoenix are OpenInference.")
         from reranklens.retrieve.phoenix import phoenix_source, pull_phoenix
 
         records = pull_phoenix(args.from_phoenix, args.project or "")
         source = phoenix_source(args.from_phoenix, args.project)
         report = workspace.traces.import_traces(args.name, records, source, "openinference")
     else:
-        if args.file is None or args.project:
+        if args.project:
+            raise InvalidInputError("--project goes with --from-phoenix URL: the Phoenix project to pull.")
+        if args.file is None:
             raise InvalidInputError("Give a trace FILE, or --from-phoenix URL --project NAME to pull from Phoenix.")
         path: Path = args.file
         if not path.is_file():
