@@ -202,6 +202,10 @@ def test_evaluate_scores_a_trace_set_with_the_numbers_of_the_cli(
     assert set(stages["pipeline"]) == {"logged", "logged+rerank"} and "Rerank (cross-encoder)" in set(stages["stage"])
     assert any("candidates as logged" in c.value for c in at.caption)
 
+    again = run_ok(page("evaluate"))  # a new session, as after a reload: the saved trace-set run comes back
+    assert any(f"last saved run (#{saved.run_id})" in c.value for c in again.caption)
+    assert list(again.dataframe[0].value.columns) == ["logged", "logged+rerank"]
+
 
 def test_a_viewer_cannot_attach_import_or_pull_traces(trace_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """On a shared server these make the server read a path or fetch a URL someone typed: admins only.
