@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -76,16 +77,16 @@ def render_set_explainer(golden_set: str) -> None:
         st.caption("The table shows, per pipeline, how well its ranking finds the judged chunks or pages.")
 
 
-def pipeline_picker(problem: str | None, options: list[str]) -> list[str]:
-    """The pipelines to run, from ``options`` (the plain ones and ``+rerank:NAME`` ones, issue 16): every
+def pipeline_picker(problem: str | None, options: list[str], plain: tuple[str, ...] = PIPELINES) -> list[str]:
+    """The pipelines to run, from ``options`` (the ``plain`` ones and ``+rerank:NAME`` ones, issue 16): every
     plain one preselected that can run; the ``+rerank`` ones left out, and the reason said plainly, when
     no cross-encoder can be loaded."""
-    runnable = [p for p in PIPELINES if problem is None or not p.endswith("+rerank")]
+    runnable = [p for p in plain if problem is None or not p.endswith("+rerank")]
     chosen = st.multiselect(
         "Pipelines",
         options,
         default=runnable,
-        help="vector+rerank:NAME / hybrid+rerank:NAME rerank with NAME, one of the models this server offers "
+        help="STAGE+rerank:NAME reranks with NAME, one of the models this server offers "
         "(an admin adds more on the Models page); plain +rerank uses the Reranker above.",
     )
     if problem is not None:
@@ -98,9 +99,14 @@ def pipeline_picker(problem: str | None, options: list[str]) -> list[str]:
     return chosen
 
 
-def latest_saved(runs: RunStore, collection: str, golden_set: str) -> tuple[int, EvalResult] | None:
-    """The newest saved run of this collection and set that still reads as a result, with its number."""
+def latest_saved(
+    runs: RunStore, collection: str, golden_set: str, traces: bool = False
+) -> tuple[int, EvalResult] | None:
+    """The newest saved run of this collection (or trace set) and set that still reads as a result, with its
+    number."""
     for saved in runs.list(collection, golden_set):
+        if bool(saved.result.get("traces")) != traces:
+            continue  # a trace set named like a collection: not the same thing evaluated
         try:
             return saved.run_id, EvalResult.from_json(saved.result)
         except RerankLensError:
@@ -123,12 +129,21 @@ def render_overview(result: EvalResult, run_id: int | None, reopened: bool = Fal
     if reopened:
         st.caption(f"Showing the last saved run (#{run_id}) of this collection and golden set.")
     saved = f" · saved as run #{run_id}" if run_id else ""
+    candidates = "candidates as logged" if result.config.traces else f"N={result.config.candidates}"
     st.caption(
-        f"{len(result.queries)} queries · scored at **{result.level}** level · N={result.config.candidates} · "
+        f"{len(result.queries)} queries · scored at **{result.level}** level · {candidates} · "
         f"reranker {markdown_escape(result.reranker or '—')} · {result.wall_s:.1f} s{saved}"
     )
     for line in result.skipped[:10]:
         st.caption(f"skipped: {markdown_escape(line)}")
+    if result.config.traces:
+        st.info(
+            "Logged misses count: a relevant item your application did not retrieve cannot be rescued by "
+            f"reranking. `{FIRST_STAGE_RECALL}` (recall of the logged candidates) is that ceiling. Only the rerank "
+            "is timed: the logged retrieval ran in your application.",
+            icon="ℹ️",
+        )
+        return
     st.info(
         f"First-stage misses count: a relevant item outside the top-{result.config.candidates} candidates cannot be "
         f"rescued by reranking. `{FIRST_STAGE_RECALL}` (R@{result.config.candidates} of the candidates) is that "
@@ -160,7 +175,9 @@ def render_metric_table(result: EvalResult) -> None:
     st.plotly_chart(eval_charts.metric_bars(means, ["R@3", "nDCG@10", "RR@10", "Hit@3"]), key="metric_bars")
 
 
-def render_comparison(result: EvalResult) -> None:
+def render_comparison(result: EvalResult, explore_link: Callable[[str, str], str] | None = None) -> None:
+    """Per-query wins and losses of one pipeline against another; ``explore_link`` (query id, query) -> URL
+    opens a query in Explore (default: search the evaluated collection)."""
     names = list(result.pipelines)
     if len(names) < 2:
         st.caption("Evaluate two or more pipelines to compare them query by query.")
@@ -180,6 +197,7 @@ def render_comparison(result: EvalResult) -> None:
     )
     st.plotly_chart(eval_charts.delta_bars(comparison), key="delta_bars")
     params = {"collection": result.config.collection, "n": str(result.config.candidates)}
+    link = explore_link or (lambda _qid, query: "/?" + urlencode({**params, "q": query}))
     frame = pd.DataFrame(
         [
             {
@@ -188,7 +206,7 @@ def render_comparison(result: EvalResult) -> None:
                 baseline: round(d.baseline, 4),
                 candidate: round(d.candidate, 4),
                 "Δ": round(d.delta, 4),
-                "explore": "/?" + urlencode({**params, "q": d.query}),
+                "explore": link(d.query_id, d.query),
             }
             for d in comparison.deltas
         ]
@@ -241,9 +259,9 @@ def render_sweep(workspace: Workspace, result: EvalResult, sweep_key: str) -> No
         st.plotly_chart(eval_charts.latency_quality(points, "nDCG@10"), key="latency_quality")
 
 
-def render_saved_runs(runs: RunStore, collection: str, golden_set: str) -> None:
-    """Every saved run of this collection and set, newest first, with each pipeline's nDCG@10."""
-    saved = runs.list(collection, golden_set)
+def render_saved_runs(runs: RunStore, collection: str, golden_set: str, traces: bool = False) -> None:
+    """Every saved run of this collection (or trace set) and set, newest first, with each pipeline's nDCG@10."""
+    saved = [run for run in runs.list(collection, golden_set) if bool(run.result.get("traces")) == traces]
     if not saved:
         st.caption("Each evaluation is saved; the runs of this collection and golden set will be listed here.")
         return

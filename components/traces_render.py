@@ -15,10 +15,11 @@ import streamlit as st
 
 from components import keys
 from components.explore_render import render_columns, render_first_stage, render_summary
+from components.identity import audit, require_role
 from components.label_render import render_grading, render_sheet_summary
 from reranklens.errors import InvalidInputError, ModelUnavailableError, RerankLensError
 from reranklens.retrieve.openinference import read_openinference
-from reranklens.retrieve.traces import TRACE_FORMATS, read_jsonl
+from reranklens.retrieve.traces import TRACE_FORMATS, TraceImportReport, read_jsonl
 from reranklens.views.explore import ExploreView
 from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
@@ -47,9 +48,7 @@ def render_trace_sets(workspace: Workspace) -> None:
         cols = st.columns([3, 1], vertical_alignment="bottom")
         target = cols[0].selectbox("Trace set", [i.name for i in infos], key="corpus.trace_delete_target")
         if cols[1].button("Delete", key="corpus.trace_delete"):
-            workspace.traces.delete(target)
-            st.session_state[keys.TRACES_MESSAGE] = ("ok", f"Deleted trace set '{target}'.")
-            st.rerun()
+            _delete(workspace, target)
     with st.form("traces_import", border=True):
         st.caption(
             "Logged retrievals of your application: JSONL (one trace a line, see the README) or OpenInference spans."
@@ -65,11 +64,24 @@ def render_trace_sets(workspace: Workspace) -> None:
             _import(workspace, upload, path.strip(), name.strip(), form)
 
 
+def _delete(workspace: Workspace, name: str) -> None:
+    try:
+        require_role(workspace.settings, "admin", "Deleting a trace set")
+        workspace.traces.delete(name)
+    except RerankLensError as exc:
+        st.session_state[keys.TRACES_MESSAGE] = ("error", str(exc))
+    else:
+        audit(workspace.settings.data_dir, "delete", name, "trace set")
+        st.session_state[keys.TRACES_MESSAGE] = ("ok", f"Deleted trace set '{name}'.")
+    st.rerun()
+
+
 def _import(workspace: Workspace, upload: object, path: str, name: str, form: str) -> None:
     if not name or not (upload or path):
         st.error("Give a trace file (upload or path) and a name for the trace set.")
         return
     try:
+        require_role(workspace.settings, "admin", "Importing traces")
         with tempfile.TemporaryDirectory(prefix="reranklens-traces-") as tmp:
             if upload is not None:
                 file = Path(tmp) / Path(getattr(upload, "name", "traces.jsonl")).name
@@ -84,7 +96,14 @@ def _import(workspace: Workspace, upload: object, path: str, name: str, form: st
     except RerankLensError as exc:
         st.error(markdown_escape(str(exc)), icon="⚠️")
         return
+    imported(workspace, report)
+
+
+def imported(workspace: Workspace, report: TraceImportReport) -> None:
+    """Record the import in the audit trail and say what it brought in (and skipped) above the trace sets,
+    after the rerun that lists it."""
     info = report.info
+    audit(workspace.settings.data_dir, "import traces", info.name, info.source)
     text = f"Trace set '{info.name}': {info.traces} traces, {info.candidates} candidates"
     text += f" imported in {report.seconds:.1f} s."
     if report.skipped_count:

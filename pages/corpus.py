@@ -14,6 +14,7 @@ from components.corpus_render import (
     run_ingest,
 )
 from components.identity import render_audit
+from components.phoenix_render import render_phoenix_pull
 from components.resources import workspace_with_demo
 from components.traces_render import render_trace_sets
 
@@ -34,6 +35,7 @@ with st.expander("🔗 Attach an existing Chroma collection (read-only)"):
     render_attach(workspace)
 with st.expander("🧾 Traces: logged retrievals to replay"):
     render_trace_sets(workspace)
+    render_phoenix_pull(workspace)
 # --- end issue 15 ---
 
 request = ingest_controls(workspace, collections)

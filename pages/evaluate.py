@@ -18,39 +18,45 @@ from components.evaluate_render import (
     rerank_problem,
     run_with_progress,
 )
+from components.evaluate_targets import TRACE_NOTE, eval_targets, target_picker, trace_links, trace_pipeline_options
 from components.rerankers import reranker_label, reranker_options
 from components.resources import show_error, workspace_with_demo
 from components.suggest_render import render_suggestion_agreement
 from reranklens.errors import RerankLensError
-from reranklens.evaluate.pipelines import EvalConfig
+from reranklens.evaluate.pipelines import TRACE_PIPELINES, EvalConfig
 from reranklens.evaluate.runs import RunStore
 
 st.title("📏 Evaluate")
 workspace = workspace_with_demo()
 runs = RunStore(workspace.settings.runs_db_path)
 try:
-    collections = [info.name for info in workspace.collections()]
+    targets = eval_targets([info.name for info in workspace.collections()], workspace.traces.names())
     sets = workspace.golden.names()
 except RerankLensError as exc:
     show_error(exc)
-if not collections or not sets:
-    st.info("Evaluation needs a collection and a golden set: ingest documents, then label queries on the Label page.")
+if not targets or not sets:
+    st.info(
+        "Evaluation needs a collection or a trace set, and a golden set: ingest documents (or import traces), "
+        "then label queries on the Label page."
+    )
     st.stop()
 
 with st.sidebar:
-    collection = st.selectbox(
-        "Collection", collections, index=collections.index("demo") if "demo" in collections else 0
-    )
+    target = target_picker(targets)
+    collection, traces = target.name, target.traces
     golden_set = st.selectbox("Golden set", sets, index=sets.index(default_golden_set(collection, sets)))
     # Only the configured and registry models (no free text: a typed path or Hub id would make the server
     # load anything); those that can load here first, the others marked.
-    reranker = st.selectbox(
-        "Reranker", reranker_options(workspace.settings), format_func=reranker_label(workspace.settings)
-    )
-    pipelines = pipeline_picker(
-        rerank_problem(workspace, reranker), pipeline_options(reranker_options(workspace.settings))
-    )
-    candidates = st.slider("Candidates (N)", 5, 200, 50)
+    rerankers = reranker_options(workspace.settings)
+    reranker = st.selectbox("Reranker", rerankers, format_func=reranker_label(workspace.settings))
+    problem = rerank_problem(workspace, reranker)
+    if traces:
+        pipelines = pipeline_picker(problem, trace_pipeline_options(rerankers), TRACE_PIPELINES)
+        st.caption(TRACE_NOTE)
+        candidates = EvalConfig.candidates  # the CLI's default, so the page and `eval --traces` agree
+    else:
+        pipelines = pipeline_picker(problem, pipeline_options(rerankers))
+        candidates = st.slider("Candidates (N)", 5, 200, 50)
     level = st.radio(
         "Score at",
         ["auto", "doc", "chunk"],
@@ -63,7 +69,7 @@ with st.sidebar:
 render_set_explainer(golden_set)
 
 try:
-    config = EvalConfig(collection, golden_set, tuple(pipelines), candidates, reranker, level)
+    config = EvalConfig(collection, golden_set, tuple(pipelines), candidates, reranker, level, traces)
     if start:
         result = run_with_progress(workspace, config)
         st.session_state[keys.EVAL_RESULT] = result
@@ -75,25 +81,27 @@ except RerankLensError as exc:
 render_suggestion_agreement(workspace.golden, golden_set)
 result = st.session_state.get(keys.EVAL_RESULT)
 run_id = st.session_state.get(keys.EVAL_RUN_ID)
-reopened = result is None or (result.config.collection, result.config.golden_set) != (collection, golden_set)
+shown = None if result is None else (result.config.collection, result.config.traces, result.config.golden_set)
+reopened = shown != (collection, traces, golden_set)
 if reopened:
     # A reload (or another collection/set picked): the last saved run of this pair, when there is one.
     result, run_id = None, None
-    if (latest := latest_saved(runs, collection, golden_set)) is not None:
+    if (latest := latest_saved(runs, collection, golden_set, traces)) is not None:
         run_id, result = latest
 if result is None:
-    st.info("Pick a collection, a golden set and pipelines in the sidebar, then **Run evaluation**.")
+    st.info("Pick a collection or trace set, a golden set and pipelines in the sidebar, then **Run evaluation**.")
 else:
     render_overview(result, run_id, reopened)
     st.subheader("Metrics")
     render_metric_table(result)
     st.subheader("Query by query")
-    render_comparison(result)
+    render_comparison(result, trace_links(workspace, collection) if traces else None)
     st.subheader("Latency per stage")
     render_latency(result)
     render_costs(result)  # issue 16: cost per 1,000 queries next to latency
     # Plain sections, not expanders: a click inside reruns the page and must not fold them away.
-    st.subheader("Latency vs quality across candidate counts")
-    render_sweep(workspace, result, keys.EVAL_SWEEP)
+    if not traces:  # a trace set's candidates are the logged ones: there is no N to sweep
+        st.subheader("Latency vs quality across candidate counts")
+        render_sweep(workspace, result, keys.EVAL_SWEEP)
 st.subheader("Saved runs")
-render_saved_runs(runs, collection, golden_set)
+render_saved_runs(runs, collection, golden_set, traces)

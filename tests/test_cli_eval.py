@@ -118,6 +118,7 @@ def test_json_shape(tiny: Workspace, run: Run) -> None:
     assert list(data) == [
         "collection",
         "golden_set",
+        "traces",
         "level",
         "candidates",
         "reranker",
@@ -133,6 +134,7 @@ def test_json_shape(tiny: Workspace, run: Run) -> None:
         "gates",
     ]
     assert (data["collection"], data["golden_set"], data["level"], data["candidates"]) == ("tiny", "tiny", "doc", 50)
+    assert data["traces"] is False  # a collection searched again, not a trace set's logged rankings
     assert data["reranker"] is None and data["skipped"] == [] and data["queries"] == QUERIES
     assert data["rerankers"] == {} and data["cost"] == {}  # no reranked pipeline, no paid reranker
     assert list(data["pipelines"]) == ["vector", "bm25"]

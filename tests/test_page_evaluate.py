@@ -79,7 +79,9 @@ def test_run_vector_and_bm25_on_the_demo_golden_set(eval_env: None, page_data_di
     assert any("doc** level" in c.value for c in at.caption)
 
     # The same evaluation through the engine, with the page's settings: every number on the page is its.
-    collection = next(s.value for s in at.selectbox if s.label == "Collection")
+    target = next(s.value for s in at.selectbox if s.label == "Collection or trace set")
+    assert not target.traces
+    collection = target.name
     golden_set = next(s.value for s in at.selectbox if s.label == "Golden set")
     candidates = next(s.value for s in at.slider if s.label == "Candidates (N)")
     assert (collection, golden_set, candidates) == ("demo", "demo", 50)

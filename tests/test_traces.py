@@ -11,6 +11,7 @@ import pytest
 
 from reranklens.cli import main as cli
 from reranklens.config import Settings
+from reranklens.evaluate.pipelines import EvalResult
 from reranklens.retrieve.traces import NO_TEXT, candidate_chunk_id
 from reranklens.workspace import Workspace
 
@@ -171,51 +172,30 @@ def test_eval_traces_scores_logged_and_logged_rerank(
     assert logged["RR@10"] == pytest.approx(1 / 3) and logged["R@3"] == pytest.approx(0.5) and logged["R@1"] == 0
     assert "q99" not in data["per_query"]["logged"]
     assert any("q99" in note and "no trace" in note for note in data["skipped"])
+    assert data["traces"] is True and EvalResult.from_json(data).config.traces  # a saved run reopens as traces
+    named = f"logged+rerank:{test_cross_encoder_dir}"
+    code, out, err = run("eval", "--traces", "support-bot", "--golden", "g", "--pipelines", f"logged,{named}", "--json")
+    assert code == 0, err
+    again = json.loads(out)
+    assert list(again["pipelines"]) == ["logged", named]
+    assert again["per_query"][named] == data["per_query"]["logged+rerank"]  # the same model, named
+    assert [(c["candidate"], c["baseline"]) for c in again["comparisons"]] == [(named, "logged")]
     code, _, err = run("eval", "--traces", "support-bot", "--collection", "demo", "--golden", "g")
     assert code == 1 and "not both" in err
 
 
 def test_real_openinference_spans_import_with_the_llm_answer(run: Run, tmp_path: Path) -> None:
     """Spans from a small retrieval instrumented with OpenInference + OpenTelemetry (in-memory exporter)."""
-    from openinference.instrumentation import (
-        Document,
-        TracerProvider,
-        get_input_attributes,
-        get_output_attributes,
-        get_retriever_attributes,
-    )
+    from openinference.instrumentation import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from otel_retrieval import QUESTIONS, support_bot
 
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracer = provider.get_tracer("support-bot")
-    knowledge = {
-        "kb-v1.0": ("The reset link is valid for 24 hours.", "v1.0/password-reset.md"),
-        "kb-v2.4": ("The reset link is valid for 15 minutes.", "v2.4/password-reset.md"),
-    }
-
-    def retrieve(question: str) -> list[str]:
-        with tracer.start_as_current_span("retrieve", openinference_span_kind="retriever") as span:
-            span.set_attributes(get_input_attributes(question))
-            ranked = sorted(knowledge, key=lambda key: "1.0" not in key)  # the bug under investigation
-            documents = [
-                Document(id=key, content=knowledge[key][0], score=1.0 - i / 10, metadata={"source": knowledge[key][1]})
-                for i, key in enumerate(ranked)
-            ]
-            span.set_attributes(get_retriever_attributes(documents=documents))
-            return ranked
-
-    def answer(question: str) -> str:
-        with tracer.start_as_current_span("rag", openinference_span_kind="chain"):
-            top = retrieve(question)[0]
-            with tracer.start_as_current_span("generate", openinference_span_kind="llm") as llm:
-                reply = f"According to our docs: {knowledge[top][0]}"
-                llm.set_attributes(get_output_attributes(reply))
-                return reply
-
-    replies = [answer(PASSWORD_QUERY), answer("How long is the reset link valid?")]
+    answer = support_bot(provider.get_tracer("support-bot"))
+    replies = [answer(question) for question in QUESTIONS]
     spans = exporter.get_finished_spans()
     assert len(spans) == 6
     log = write_lines(tmp_path / "spans.jsonl", [json.loads(span.to_json()) for span in spans] + ["not json"])

@@ -1,7 +1,7 @@
 """Who changed what on a shared server, and when: one SQLite table in the data dir (``audit.sqlite``).
 
-Recorded by the app for the actions that change what everyone sees: ingest, delete, attach, train,
-add (or remove) a model, change the default reranker. Writes are single transactions (WAL), so
+Recorded by the app for the actions that change what everyone sees: ingest, delete, attach, import
+traces, train, add (or remove) a model, change the default reranker. Writes are single transactions (WAL), so
 concurrent sessions never lose an entry; entries are only ever added.
 """
 
@@ -18,7 +18,7 @@ from typing import Literal, get_args
 from reranklens.errors import InvalidInputError
 
 AUDIT_FILE = "audit.sqlite"
-Action = Literal["ingest", "delete", "attach", "train", "add model", "remove model", "set default"]
+Action = Literal["ingest", "delete", "attach", "import traces", "train", "add model", "remove model", "set default"]
 ACTIONS: tuple[str, ...] = get_args(Action)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (

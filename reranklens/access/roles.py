@@ -1,5 +1,5 @@
 """Roles on a shared server with sign-in: viewers explore and evaluate; labelers also label; admins also
-ingest, delete, attach, train, add models and change the default.
+ingest, delete, attach, import traces, train, add models and change the default.
 
 Roles come from settings, as lists of addresses or ``@domain``s: ``RERANKLENS_ADMINS`` and
 ``RERANKLENS_LABELERS``; everyone else who signs in is a viewer. Without sign-in configured the app is

@@ -32,6 +32,7 @@ from reranklens.evaluate.pipelines import (
     evaluate,
     is_pipeline,
     is_reranked,
+    is_trace_pipeline,
     split_pipeline,
 )
 from reranklens.evaluate.runs import RunStore, SavedRun
@@ -101,7 +102,7 @@ def add_eval_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
         help=f"comma-separated, from {', '.join(PIPELINES)}, or vector+rerank:NAME / hybrid+rerank:NAME for "
         "any reranker NAME (registry model, directory, http:MODEL, openai:MODEL), as many as you like "
         "(default: the five plain ones; a reranked one is skipped when its model does not load); "
-        f"with --traces from {', '.join(TRACE_PIPELINES)}",
+        f"with --traces from {', '.join(TRACE_PIPELINES)}, or logged+rerank:NAME",
     )
     parser.add_argument(
         "--candidates", "-n", type=int, default=50, help=f"first-stage candidates, {MIN_CANDIDATES}-{MAX_CANDIDATES}"
@@ -247,7 +248,7 @@ def parse_threshold(spec: str, pipelines: tuple[str, ...]) -> Threshold:
     if not 0.0 <= value <= 1.0:
         raise InvalidInputError(f"--fail-under '{spec}': the threshold must be a number from 0 to 1, got '{raw}'.")
     name = pipeline.strip() or None
-    if name is not None and not is_pipeline(name):
+    if name is not None and not (is_pipeline(name) or is_trace_pipeline(name)):
         raise InvalidInputError(
             f"Unknown pipeline '{name}' in --fail-under '{spec}': choose from {', '.join(PIPELINES)}."
         )

@@ -1,6 +1,7 @@
 """``reranklens traces import|list|show|delete``: logged retrievals of another application, replayed.
 
-``import`` streams the file; malformed lines are skipped and named ``file:line`` on stderr, and the
+``import`` streams the file (or pulls the spans of a project from a running Phoenix with
+``--from-phoenix URL --project P``); malformed lines are skipped and named ``file:line`` on stderr, and the
 command exits 1 when it skipped any (the rest is imported). Duplicate trace ids refuse the file.
 """
 
@@ -31,12 +32,16 @@ def add_traces_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     traces = commands.add_parser("traces", help="import and inspect logged retrievals (JSONL or OpenInference)")
     sub = traces.add_subparsers(dest="traces_command", required=True)
 
-    load = sub.add_parser("import", help="import a trace file as a trace set")
-    load.add_argument("file", type=Path)
+    load = sub.add_parser("import", help="import a trace file, or a Phoenix project's spans, as a trace set")
+    load.add_argument("file", type=Path, nargs="?", help="the trace file (or give --from-phoenix)")
     load.add_argument("--name", required=True, help="the trace set's name")
+    load.add_argument("--format", choices=TRACE_FORMATS, help="jsonl (default, see README) or openinference spans")
     load.add_argument(
-        "--format", choices=TRACE_FORMATS, default="jsonl", help="jsonl (see README) or openinference spans"
+        "--from-phoenix",
+        metavar="URL",
+        help="pull OpenInference spans from a running Phoenix, e.g. http://127.0.0.1:6006",
     )
+    load.add_argument("--project", help="the Phoenix project to pull (with --from-phoenix)")
     load.add_argument("--json", action="store_true", help="print the report as JSON")
     load.set_defaults(handler=cmd_import)
 
@@ -64,11 +69,27 @@ def parsed_lines(path: Path, format: str) -> Iterator[ParsedLine]:
 
 
 def cmd_import(workspace: Workspace, args: argparse.Namespace) -> int:
-    path: Path = args.file
-    if not path.is_file():
-        raise InvalidInputError(f"{display_path(path)}: no such file: give the path of a .jsonl trace file.")
     started = time.perf_counter()
-    report = workspace.traces.import_traces(args.name, parsed_lines(path, args.format), str(path), args.format)
+    if args.from_phoenix:
+        if args.file is not None:
+            raise InvalidInputError("Give a trace FILE or --from-phoenix URL, not both.")
+        if args.format:
+            raise InvalidInputError("--format is for a trace FILE: spans pulled from Phoenix are OpenInference.")
+        from reranklens.retrieve.phoenix import phoenix_source, pull_phoenix
+
+        records = pull_phoenix(args.from_phoenix, args.project or "")
+        source = phoenix_source(args.from_phoenix, args.project)
+        report = workspace.traces.import_traces(args.name, records, source, "openinference")
+    else:
+        if args.project:
+            raise InvalidInputError("--project goes with --from-phoenix URL: the Phoenix project to pull.")
+        if args.file is None:
+            raise InvalidInputError("Give a trace FILE, or --from-phoenix URL --project NAME to pull from Phoenix.")
+        path: Path = args.file
+        if not path.is_file():
+            raise InvalidInputError(f"{display_path(path)}: no such file: give the path of a .jsonl trace file.")
+        format = args.format or "jsonl"
+        report = workspace.traces.import_traces(args.name, parsed_lines(path, format), str(path), format)
     info = report.info
     if args.json:
         data = {**_info_dict(info), "skipped": list(report.skipped), "skipped_count": report.skipped_count}

@@ -37,8 +37,10 @@ PIPELINES = ("vector", "vector+rerank", "bm25", "hybrid", "hybrid+rerank")
 # directory, a Hub name, http:MODEL or openai:MODEL), so one run can hold any number of rerankers.
 RERANKED_STAGES = ("vector", "hybrid")
 NAMED_RERANK = "+rerank:"
-# A trace set's pipelines: the application's logged ranking, and that ranking reranked.
+# A trace set's pipelines: the application's logged ranking, and that ranking reranked (by the default
+# reranker, or by NAME in ``logged+rerank:NAME``).
 TRACE_PIPELINES = ("logged", "logged+rerank")
+TRACE_STAGE = "logged"
 # Display name -> ir_measures measure. Hit@3 is ir_measures' Success@3.
 MEASURES: dict[str, Any] = {
     "R@1": ir_measures.R @ 1,
@@ -70,8 +72,8 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         if self.traces:
-            unknown = [p for p in self.pipelines if p not in TRACE_PIPELINES]
-            choices = ", ".join(TRACE_PIPELINES)
+            unknown = [p for p in self.pipelines if not is_trace_pipeline(p)]
+            choices = f"{', '.join(TRACE_PIPELINES)}, or logged+rerank:NAME for any reranker NAME"
         else:
             unknown = [p for p in self.pipelines if not is_pipeline(p)]
             choices = f"{', '.join(PIPELINES)}, or vector+rerank:NAME / hybrid+rerank:NAME for any reranker NAME"
@@ -98,6 +100,11 @@ def split_pipeline(name: str) -> tuple[str, str | None]:
 def is_pipeline(name: str) -> bool:
     stage, reranker = split_pipeline(name)
     return name in PIPELINES or (stage in RERANKED_STAGES and bool(reranker))
+
+
+def is_trace_pipeline(name: str) -> bool:
+    stage, reranker = split_pipeline(name)
+    return name in TRACE_PIPELINES or (stage == TRACE_STAGE and bool(reranker))
 
 
 def is_reranked(name: str) -> bool:
@@ -133,6 +140,7 @@ class EvalResult:
         return {
             "collection": self.config.collection,
             "golden_set": self.config.golden_set,
+            "traces": self.config.traces,
             "level": self.level,
             "candidates": self.config.candidates,
             "reranker": self.reranker,
@@ -162,6 +170,7 @@ class EvalResult:
                 candidates=int(data["candidates"]),
                 reranker=data.get("reranker"),
                 level=data["level"],  # the level it was scored at: a rerun scores the same way
+                traces=bool(data.get("traces", False)),
             )
             pipelines = {
                 name: PipelineResult(name, data["pipelines"][name], data["per_query"][name], data["latency_ms"][name])
@@ -258,7 +267,7 @@ def evaluate(workspace: Workspace, config: EvalConfig, progress: ProgressCallbac
     for done, qid in enumerate(qrels):
         embed_ms = 0.0
         if config.traces:
-            trace_id = _trace_for(workspace, config.collection, qid, queries[qid])
+            trace_id = trace_for(workspace, config.collection, qid, queries[qid])
             if trace_id is None:
                 skipped_queries = (
                     *skipped_queries,
@@ -394,9 +403,9 @@ def _judgements(
     return level, qrels, queries, skipped
 
 
-def _trace_for(workspace: Workspace, trace_set: str, query_id: str, query: str) -> str | None:
+def trace_for(workspace: Workspace, trace_set: str, query_id: str, query: str) -> str | None:
     """The trace replaying a golden query: the one whose trace id is the query id, else the first whose
-    query text is the same (ignoring case and spacing)."""
+    query text is the same (ignoring case and spacing); None when no trace logged it."""
     if workspace.traces.has(trace_set, query_id):
         return query_id
     return workspace.traces.find(trace_set, query)

@@ -1,4 +1,5 @@
-"""The first stage (query -> candidates): the Chroma store, vector and BM25 search, reciprocal rank fusion.
+"""The first stage (query -> candidates): the Chroma store, vector and BM25 search, reciprocal rank fusion;
+or another application's logged first stage (trace files, attached stores, spans pulled from Phoenix).
 
 May import: config, errors, types.
 """

@@ -3,7 +3,8 @@
 Input: JSONL, one span per line, in the shape OpenTelemetry's SDK writes (``ReadableSpan.to_json()``:
 ``context.trace_id``, ``attributes`` with flat dotted keys) or with nested attributes
 (``{"retrieval": {"documents": [{"document": {...}}]}}``) or Phoenix's flat columns
-(``context.trace_id``, ``attributes.input.value``). Every RETRIEVER span becomes one trace: its
+(``context.trace_id``, ``attributes.input.value``), or as Phoenix's REST API returns them (the kind in
+``span_kind``, see ``reranklens.retrieve.phoenix``). Every RETRIEVER span becomes one trace: its
 ``input.value`` is the query and its ``retrieval.documents.N.document.id|content|score|metadata`` the
 candidates in order. The ``output.value`` of an LLM span of the same trace is the answer (the last
 one to end, when there are several). Attribute names come from ``openinference-semantic-conventions``.
@@ -12,7 +13,7 @@ one to end, when there are several). Attribute names come from ``openinference-s
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,8 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def span_fields(span: dict[str, Any]) -> tuple[str, str, dict[str, Any], str]:
-    """(trace id, span id, flat attributes, end time) of one span in any of the accepted shapes."""
+    """(trace id, span id, flat attributes, end time) of one span in any of the accepted shapes; the
+    span kind is in the attributes (Phoenix keeps it beside them as ``span_kind``)."""
     context = span.get("context") if isinstance(span.get("context"), dict) else {}
     trace_id = str(context.get("trace_id") or span.get("context.trace_id") or span.get("trace_id") or "")
     span_id = str(context.get("span_id") or span.get("context.span_id") or span.get("span_id") or "")
@@ -56,6 +58,8 @@ def span_fields(span: dict[str, Any]) -> tuple[str, str, dict[str, Any], str]:
         attributes = flatten(span["attributes"])
     else:
         attributes = flatten({k.removeprefix("attributes."): v for k, v in span.items() if k.startswith("attributes.")})
+    if KIND not in attributes and span.get("span_kind"):
+        attributes[KIND] = span["span_kind"]
     return _hex(trace_id), _hex(span_id), attributes, str(span.get("end_time") or "")
 
 
@@ -97,8 +101,10 @@ def documents(attributes: dict[str, Any]) -> list[TraceCandidate]:
 def read_openinference(path: Path) -> Iterator[ParsedLine]:
     """Stream spans from ``path``: a ``Trace`` per retriever span, a ``LoggedAnswer`` per trace with an
     LLM span (yielded at the end, since spans of one trace may come in any order), ``Skipped`` lines."""
-    answers: dict[str, tuple[str, str]] = {}
-    retrieved: set[str] = set()
+    return spans_to_traces(_span_lines(path))
+
+
+def _span_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]] | Skipped]:
     with path.open(encoding="utf-8", errors="replace") as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
@@ -108,27 +114,36 @@ def read_openinference(path: Path) -> Iterator[ParsedLine]:
             except json.JSONDecodeError as exc:
                 yield Skipped(number, f"not JSON ({exc.msg})")
                 continue
-            if not isinstance(span, dict):
-                yield Skipped(number, "not a JSON object")
-                continue
-            trace_id, span_id, attributes, end_time = span_fields(span)
-            kind = str(attributes.get(KIND, "")).upper()
-            if kind == LLM and trace_id:
-                output = attributes.get(SpanAttributes.OUTPUT_VALUE)
-                if isinstance(output, str) and end_time >= answers.get(trace_id, ("", ""))[0]:
-                    answers[trace_id] = (end_time, output)
-                continue
-            if kind != RETRIEVER:
-                continue  # chains, embeddings, tools: not a retrieval
-            query = attributes.get(SpanAttributes.INPUT_VALUE)
-            if not trace_id:
-                yield Skipped(number, "retriever span without a trace id")
-            elif not isinstance(query, str) or not query.strip():
-                yield Skipped(number, f"retriever span without {SpanAttributes.INPUT_VALUE}")
-            else:
-                # A second retrieval in the same trace gets TRACE.SPAN as its id.
-                replay_id = trace_id if trace_id not in retrieved else f"{trace_id}{ANSWER_TRACE_SEPARATOR}{span_id}"
-                retrieved.add(trace_id)
-                yield Trace(replay_id, query.strip(), tuple(documents(attributes)), line=number)
+            yield (number, span) if isinstance(span, dict) else Skipped(number, "not a JSON object")
+
+
+def spans_to_traces(spans: Iterable[tuple[int, dict[str, Any]] | Skipped]) -> Iterator[ParsedLine]:
+    """Numbered spans (a file's lines, or spans pulled from Phoenix) as traces; see ``read_openinference``."""
+    answers: dict[str, tuple[str, str]] = {}
+    retrieved: set[str] = set()
+    for item in spans:
+        if isinstance(item, Skipped):
+            yield item
+            continue
+        number, span = item
+        trace_id, span_id, attributes, end_time = span_fields(span)
+        kind = str(attributes.get(KIND, "")).upper()
+        if kind == LLM and trace_id:
+            output = attributes.get(SpanAttributes.OUTPUT_VALUE)
+            if isinstance(output, str) and end_time >= answers.get(trace_id, ("", ""))[0]:
+                answers[trace_id] = (end_time, output)
+            continue
+        if kind != RETRIEVER:
+            continue  # chains, embeddings, tools: not a retrieval
+        query = attributes.get(SpanAttributes.INPUT_VALUE)
+        if not trace_id:
+            yield Skipped(number, "retriever span without a trace id")
+        elif not isinstance(query, str) or not query.strip():
+            yield Skipped(number, f"retriever span without {SpanAttributes.INPUT_VALUE}")
+        else:
+            # A second retrieval in the same trace gets TRACE.SPAN as its id.
+            replay_id = trace_id if trace_id not in retrieved else f"{trace_id}{ANSWER_TRACE_SEPARATOR}{span_id}"
+            retrieved.add(trace_id)
+            yield Trace(replay_id, query.strip(), tuple(documents(attributes)), line=number)
     for trace_id, (_, answer) in answers.items():
         yield LoggedAnswer(trace_id, answer)

@@ -1,0 +1,53 @@
+"""What the Evaluate page scores (issue 15): a collection, searched again by each pipeline, or a trace set,
+whose first stage is the ranking the application logged, so only ``logged`` and ``logged+rerank`` apply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from reranklens.evaluate.pipelines import NAMED_RERANK, TRACE_PIPELINES, TRACE_STAGE, trace_for
+from reranklens.workspace import DEMO_COLLECTION, Workspace
+
+TRACE_NOTE = "No vector, bm25 or hybrid here: a trace set's first stage is the ranking your application logged."
+
+
+@dataclass(frozen=True)
+class EvalTarget:
+    """A collection (``traces`` False) or a trace set, by name: the two may share a name."""
+
+    name: str
+    traces: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"trace set: {self.name}" if self.traces else self.name
+
+
+def eval_targets(collections: list[str], trace_sets: list[str]) -> list[EvalTarget]:
+    """The collections, then the trace sets."""
+    return [EvalTarget(name) for name in collections] + [EvalTarget(name, traces=True) for name in trace_sets]
+
+
+def target_picker(targets: list[EvalTarget]) -> EvalTarget:
+    """The sidebar's "Collection or trace set" picker, opening on the demo collection when there is one."""
+    index = targets.index(EvalTarget(DEMO_COLLECTION)) if EvalTarget(DEMO_COLLECTION) in targets else 0
+    return st.selectbox("Collection or trace set", targets, index=index, format_func=lambda t: t.label)
+
+
+def trace_pipeline_options(rerankers: list[str]) -> list[str]:
+    """``logged``, ``logged+rerank`` (the Reranker picker's model), then ``logged+rerank:NAME`` per reranker."""
+    return [*TRACE_PIPELINES, *(f"{TRACE_STAGE}{NAMED_RERANK}{name}" for name in rerankers)]
+
+
+def trace_links(workspace: Workspace, trace_set: str) -> Callable[[str, str], str]:
+    """(query id, query) -> the Explore URL replaying the trace the evaluation scored for that query."""
+
+    def link(query_id: str, query: str) -> str:
+        trace_id = trace_for(workspace, trace_set, query_id, query)
+        return "/?" + urlencode({"trace": f"{trace_set}:{trace_id}"})
+
+    return link

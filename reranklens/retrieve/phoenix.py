@@ -1,0 +1,75 @@
+"""Spans pulled from a running Arize Phoenix as traces, so a user whose application already reports to
+Phoenix need not export a file first.
+
+Phoenix's REST API is read through its maintained client (``arize-phoenix-client``): the RETRIEVER and
+LLM spans of one project, oldest first, then mapped exactly as an OpenInference span file is
+(``reranklens.retrieve.openinference.spans_to_traces``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+from phoenix.client import Client
+
+from reranklens.errors import InvalidInputError
+from reranklens.retrieve.openinference import LLM, RETRIEVER, spans_to_traces
+from reranklens.retrieve.traces import ParsedLine
+
+log = logging.getLogger(__name__)
+
+MAX_SPANS = 100_000
+TIMEOUT_S = 30
+
+
+def phoenix_source(url: str, project: str) -> str:
+    """Where a pulled trace set came from, as the trace set list shows it."""
+    return f"phoenix {url} project {project}"
+
+
+def pull_phoenix(url: str, project: str, limit: int = MAX_SPANS) -> Iterator[ParsedLine]:
+    """The retrievals of Phoenix project ``project`` at ``url`` as traces (numbered by span, oldest first).
+
+    Raises ``InvalidInputError`` naming ``url`` when Phoenix cannot be reached or answers with an error,
+    and naming ``project`` when Phoenix has no such project or it holds no retrieval: before anything is
+    imported. At most ``limit`` spans, the newest, are pulled.
+    """
+    url = url.strip().rstrip("/")
+    spans = _fetch(url, project, limit)
+    if not any(span.get("span_kind") == RETRIEVER for span in spans):
+        raise InvalidInputError(
+            f"Phoenix project '{project}' at {url} holds no retriever span: nothing to replay (is the retrieval "
+            "instrumented with OpenInference?)."
+        )
+    if len(spans) >= limit:
+        log.warning("Phoenix project %s has over %d retriever/LLM spans: pulled the newest %d", project, limit, limit)
+    spans.sort(key=lambda span: str(span.get("start_time") or ""))
+    return spans_to_traces(enumerate(spans, start=1))
+
+
+def _fetch(url: str, project: str, limit: int) -> list[dict[str, Any]]:
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInputError(f"'{url}' is not a Phoenix URL: give http://HOST:PORT, e.g. http://127.0.0.1:6006.")
+    if not project.strip():
+        raise InvalidInputError("Give the Phoenix project to pull (--project NAME; Phoenix's own is 'default').")
+    try:
+        spans = Client(base_url=url).spans.get_spans(
+            project_identifier=project, span_kind=[RETRIEVER, LLM], limit=limit, timeout=TIMEOUT_S
+        )
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code == 404:
+            raise InvalidInputError(
+                f"Phoenix at {url} has no project '{project}': check --project (Phoenix lists its projects on its "
+                "home page)."
+            ) from exc
+        raise InvalidInputError(
+            f"Phoenix at {url} answered HTTP {exc.response.status_code}: nothing was imported."
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise InvalidInputError(
+            f"Cannot reach Phoenix at {url} ({type(exc).__name__}): start it (phoenix serve) or check the URL."
+        ) from exc
+    return [dict(span) for span in spans]
