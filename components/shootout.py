@@ -37,13 +37,12 @@ def compare_picker(primary: str, options: list[str], settings: Settings) -> list
         offered += [
             OPENAI_PREFIX + model for model in settings.allowed_chat_models if OPENAI_PREFIX + model not in offered
         ]
-    # No free text in the picker, so a visitor can only pick what is offered; a value already in the
-    # session (set by the code, not the widget) is kept.
-    current = st.session_state.get(keys.COMPARE_RERANKERS) or []
-    offered += [name for name in current if name not in offered]
     offered = [name for name in offered if name != primary]
-    if any(name == primary for name in current):
-        st.session_state[keys.COMPARE_RERANKERS] = [name for name in current if name != primary]
+    # Only what is offered, also in the session (a name put there by a link or by code is dropped, never
+    # loaded): a visitor cannot make the server load a model that is not on the allowed list.
+    current = st.session_state.get(keys.COMPARE_RERANKERS) or []
+    if any(name not in offered for name in current):
+        st.session_state[keys.COMPARE_RERANKERS] = [name for name in current if name in offered]
     with st.sidebar:
         extra = st.multiselect(
             "Compare with",
@@ -54,7 +53,7 @@ def compare_picker(primary: str, options: list[str], settings: Settings) -> list
             help="Up to two more rerankers side by side: the models this server offers (an admin adds more on "
             "the Models page) and, with an OpenAI key, openai:MODEL for each allowed chat model.",
         )
-    return [primary, *(name for name in extra if name.strip() and name != primary)]
+    return [primary, *(name for name in extra if name in offered)]
 
 
 def run_shootout(workspace: Workspace, search: SearchResult, rerankers: list[str], k: int) -> Shootout:
