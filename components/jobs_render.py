@@ -18,6 +18,7 @@ from reranklens.views.render import markdown_escape
 
 SHOWN_JOBS = 10
 POLL_S = 0.25
+COLUMNS = [3, 1.2, 3, 2.6, 1.8, 1.6]  # job, kind, owner, state, started, cancel: one line each at 1500 px
 STATE_ICONS = {"queued": "⏳ queued", "running": "▶️ running", "done": "✅ done", "cancelled": "⏹️ cancelled"}
 STATE_ICONS["failed"] = "❌ failed"
 
@@ -69,8 +70,10 @@ def follow(settings: Settings, key: str, what: str) -> JobInfo | None:
 def state_label(info: JobInfo) -> str:
     """ "▶️ running 12/300", "⏹️ cancelled": the state, with the progress while it runs."""
     label = STATE_ICONS[info.state]
-    if info.state == "running":
-        label += " (cancelling)" if info.cancel_requested else f" {info.done}/{info.total}"
+    if info.cancel_requested and info.active:
+        label += " (cancelling)"
+    elif info.state == "running" and info.total:
+        label += f" {info.done}/{info.total}"
     return label
 
 
@@ -87,13 +90,15 @@ def render_job_list(settings: Settings) -> None:
     st.caption(f"At most {queue.max_running} run at once; the others wait. Everyone on this server sees this list.")
     if error := st.session_state.pop(keys.JOBS_ERROR, None):
         st.error(markdown_escape(error), icon="⚠️")
+    for column, title in zip(st.columns(COLUMNS), ("Job", "Kind", "Owner", "State", "Started (UTC)", ""), strict=True):
+        column.caption(title)
     for info in jobs:
-        name, kind, owner, state, started, action = st.columns([4, 1, 3, 2, 2, 1], vertical_alignment="center")
+        name, kind, owner, state, started, action = st.columns(COLUMNS, vertical_alignment="center")
         name.markdown(f"**{markdown_escape(info.name)}**")
         kind.markdown(info.kind)
         owner.markdown(markdown_escape(info.owner))
         state.markdown(state_label(info))
-        started.markdown(info.started.replace("T", " ")[:19] + " UTC" if info.started else "—")
+        started.markdown(info.started[5:16].replace("T", " ") if info.started else "—")  # "11-30 23:42"
         if info.active:
             action.button(
                 "Cancel",
