@@ -164,3 +164,18 @@ def test_a_name_put_into_the_session_that_is_not_offered_is_dropped_not_loaded(
     assert at.session_state[keys.COMPARE_RERANKERS] == []
     assert keys.SHOOTOUT_SHOWN not in [r.key for r in at.radio]  # no shoot-out: the page's own reranker alone
     assert not at.error
+
+
+def test_llm_reranker_requests_count_towards_the_paid_calls_per_hour(
+    offline_page_env: None, openai_env: OpenAIStubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each request of an LLM reranker is a paid call of the page's user: with 3 left and 4 windows to
+    rank (50 candidates, window 20, step 10), the 4th is never sent and the reranker fails in one line."""
+    monkeypatch.setenv("RERANKLENS_PAID_CALLS_PER_HOUR", "3")
+    at = run_ok(new_app(["openai:gpt-4o-mini"]))
+    assert len(openai_env.requests) == 3
+    [error] = at.error
+    assert error.value.startswith(f"**{markdown_escape('openai:gpt-4o-mini')}** failed: ")
+    assert "limit of 3 paid requests per hour" in error.value and "\n" not in error.value
+    assert len(right_column(at)) == 50  # the cross-encoder's result stands
+    assert len(at.radio(key=keys.SHOOTOUT_SHOWN).options) == 1  # only the cross-encoder ran
