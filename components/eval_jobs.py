@@ -41,7 +41,7 @@ def start_evaluation(workspace: Workspace, config: EvalConfig, runs: RunStore, l
 
 def finish_evaluation(workspace: Workspace) -> None:
     """Wait for this session's evaluation, then show it (a cancelled one says so; a failed one raises)."""
-    info = follow(workspace.settings, keys.EVAL_JOB, "Evaluating")
+    info = follow(workspace.settings, keys.EVAL_JOB, "Evaluating", "the evaluation")
     if info is None:
         return
     if info.state == "cancelled":
@@ -72,7 +72,7 @@ def start_sweep(workspace: Workspace, config: EvalConfig, candidates: list[int])
 
 def finish_sweep(workspace: Workspace, result: EvalResult, sweep_key: str) -> None:
     """Wait for this session's sweep, then keep its chart points (under ``sweep_key``) with the result."""
-    info = follow(workspace.settings, keys.EVAL_SWEEP_JOB, "Sweeping")
+    info = follow(workspace.settings, keys.EVAL_SWEEP_JOB, "Sweeping", "the sweep")
     if info is None:
         return
     if info.state == "cancelled":

@@ -38,10 +38,11 @@ def submit(settings: Settings, kind: JobKind, name: str, work: Work) -> int:
     return server_jobs(settings).submit(kind, name, current_user(), work)
 
 
-def follow(settings: Settings, key: str, what: str) -> JobInfo | None:
+def follow(settings: Settings, key: str, what: str, noun: str) -> JobInfo | None:
     """The job whose id this session keeps under ``key``, once it has ended (None when there is none):
-    until then this script run waits with a progress bar and a Cancel button. A click elsewhere on the
-    page stops the waiting, not the job, and the next run waits again, so no result is lost."""
+    until then this script run waits with a progress bar ("{what}: ...") and a "Cancel {noun}" button.
+    A click elsewhere on the page stops the waiting, not the job, and the next run waits again, so no
+    result is lost."""
     job_id = st.session_state.get(key)
     if job_id is None:
         return None
@@ -51,7 +52,7 @@ def follow(settings: Settings, key: str, what: str) -> JobInfo | None:
     except RerankLensError:  # forgotten by the queue (a restart): nothing to wait for
         st.session_state.pop(key, None)
         return None
-    if info.active and st.button(f"Cancel {what.lower()}", key=f"{key}.cancel"):
+    if info.active and st.button(f"Cancel {noun}", key=f"{key}.cancel"):
         info = queue.cancel(job_id, current_user(), any_owner=current_role(settings) == "admin")
     bar = st.progress(0.0, text=f"{what}…")
     while info.active:
