@@ -19,8 +19,13 @@ from reranklens.views.render import markdown_escape
 SHOWN_JOBS = 10
 POLL_S = 0.25
 COLUMNS = [3, 1.2, 3, 2.6, 1.8, 1.6]  # job, kind, owner, state, started, cancel: one line each at 1500 px
-STATE_ICONS = {"queued": "⏳ queued", "running": "▶️ running", "done": "✅ done", "cancelled": "⏹️ cancelled"}
-STATE_ICONS["failed"] = "❌ failed"
+STATE_ICONS = {
+    "queued": "⏳ queued",
+    "running": "▶️ running",
+    "done": "✅ done",
+    "cancelled": "⏹️ cancelled",
+    "failed": "❌ failed",
+}
 
 
 @st.cache_resource(show_spinner=False)
