@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from journey_pages import fresh_data_dir
 from streamlit.testing.v1 import AppTest
 
 from components.jobs_render import server_jobs
@@ -33,10 +34,16 @@ def blocker(cancel: threading.Event, report: Report) -> None:
 
 
 @pytest.fixture
-def queue(page_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[JobQueue]:
+def data_dir(page_data_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the demo store: the runs saved here must not reach other tests' pages."""
+    return fresh_data_dir(page_data_dir, tmp_path)
+
+
+@pytest.fixture
+def queue(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[JobQueue]:
     for name in ("RERANKLENS_RERANKER", "RERANKLENS_EMBEDDER", "CHROMA_HOST", "CHROMA_PORT", "RERANKLENS_MAX_JOBS"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("RERANKLENS_DATA_DIR", str(page_data_dir))
+    monkeypatch.setenv("RERANKLENS_DATA_DIR", str(data_dir))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     get_workspace.clear()
     jobs = server_jobs(Settings.from_env())
@@ -78,9 +85,8 @@ def test_a_job_of_another_session_is_listed_and_cancelled(queue: JobQueue, page:
 
 
 def test_an_evaluation_waits_behind_a_running_job_and_a_cancelled_one_saves_nothing(
-    queue: JobQueue, page_data_dir: Path
+    queue: JobQueue, data_dir: Path
 ) -> None:
-    runs_before = len(RunStore(page_data_dir / "runs.sqlite").list())
     running = queue.submit("train", "slot-holder", "ann", blocker)
 
     def cancel_the_waiting_evaluation() -> None:
@@ -102,10 +108,10 @@ def test_an_evaluation_waits_behind_a_running_job_and_a_cancelled_one_saves_noth
     assert queue.get(running).state == "running"  # the slot holder was not touched
     evaluation = next(j for j in queue.jobs() if j.kind == "evaluate")
     assert (evaluation.state, evaluation.owner) == ("cancelled", "local")
-    assert len(RunStore(page_data_dir / "runs.sqlite").list()) == runs_before
+    assert RunStore(data_dir / "runs.sqlite").list() == []
 
 
-def test_an_evaluation_from_the_page_is_a_job_in_the_list(queue: JobQueue, page_data_dir: Path) -> None:
+def test_an_evaluation_from_the_page_is_a_job_in_the_list(queue: JobQueue, data_dir: Path) -> None:
     at = AppTest.from_file(str(PAGES / "evaluate.py"), default_timeout=WAIT_S).run()
     at.multiselect[0].set_value(["bm25"])
     next(b for b in at.sidebar.button if b.label == "Run evaluation").click().run()
@@ -115,3 +121,4 @@ def test_an_evaluation_from_the_page_is_a_job_in_the_list(queue: JobQueue, page_
     assert evaluation.name == "demo-hard on demo (N=50)"
     assert listed(at, evaluation)[1:4] == ["evaluate", "local", "✅ done"]
     assert at.dataframe[0].value.columns.tolist() == ["bm25"]  # the page still shows the result
+    assert len(RunStore(data_dir / "runs.sqlite").list()) == 1  # saved by the job
