@@ -11,6 +11,7 @@ import streamlit as st
 
 from components import keys
 from components.identity import audit, require_role
+from reranklens.access.audit import attach_detail
 from reranklens.config import DEFAULT_EMBEDDER
 from reranklens.errors import RerankLensError
 from reranklens.retrieve.conventions import MetadataKeys
@@ -93,7 +94,7 @@ def _attach(
         st.error(markdown_escape(str(exc)), icon="⚠️")
         return
     a = report.attachment
-    audit(workspace.settings.data_dir, "attach", a.name, f"{a.source} :: {a.collection}")
+    audit(workspace.settings.data_dir, "attach", a.name, attach_detail(a.collection, report.count))
     text = (
         f"Attached '{a.collection}' as '{a.name}' (read-only): {report.count} chunks, metadata {a.convention}; "
         f"probe: {report.probe_hits} of {report.probe_total} stored documents are their own nearest neighbour."
@@ -108,6 +109,7 @@ def _detach(workspace: Workspace, name: str) -> None:
     try:
         require_role(workspace.settings, "admin", "Detaching a collection")
         workspace.detach(name)
+        audit(workspace.settings.data_dir, "detach", name)
     except RerankLensError as exc:
         st.session_state[keys.ATTACH_MESSAGE] = ("error", str(exc))
     else:

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
+from components.eval_jobs import finish_sweep, start_sweep
 from reranklens.errors import ModelUnavailableError, RerankLensError
 from reranklens.evaluate import charts as eval_charts
 from reranklens.evaluate.pipelines import (
@@ -15,9 +16,7 @@ from reranklens.evaluate.pipelines import (
     MEASURES,
     PIPELINES,
     UNJUDGED,
-    EvalConfig,
     EvalResult,
-    evaluate,
 )
 from reranklens.evaluate.runs import RunStore
 from reranklens.evaluate.significance import compare_pipelines
@@ -112,17 +111,6 @@ def latest_saved(
         except RerankLensError:
             continue
     return None
-
-
-def run_with_progress(workspace: Workspace, config: EvalConfig) -> EvalResult:
-    bar = st.progress(0.0, text="Evaluating…")
-
-    def update(done: int, total: int, pipeline: str) -> None:
-        bar.progress(min(1.0, done / total) if total else 1.0, text=f"{done}/{total} queries · {pipeline}")
-
-    result = evaluate(workspace, config, update)
-    bar.empty()
-    return result
 
 
 def render_overview(result: EvalResult, run_id: int | None, reopened: bool = False) -> None:
@@ -234,17 +222,6 @@ def render_latency(result: EvalResult) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
-def sweep_points(result: EvalResult, swept: dict[int, EvalResult]) -> list[eval_charts.SweepPoint]:
-    """p50 total latency and nDCG@10 of every pipeline at every N; the shown result stands for its own N,
-    so the chart and the tables above agree there."""
-    by_n = {**swept, result.config.candidates: result}
-    return [
-        eval_charts.SweepPoint(name, n, p.latency_ms["total"]["p50"], p.mean["nDCG@10"])
-        for n, run in sorted(by_n.items())
-        for name, p in run.pipelines.items()
-    ]
-
-
 def render_sweep(workspace: Workspace, result: EvalResult, sweep_key: str) -> None:
     config = result.config
     others = [n for n in SWEEP_CANDIDATES if n != config.candidates]
@@ -253,8 +230,8 @@ def render_sweep(workspace: Workspace, result: EvalResult, sweep_key: str) -> No
         f"N = {config.candidates} is the result above. Latency is the p50 total, timed as in the table above."
     )
     if st.button("Run the latency-vs-quality sweep", key="evaluate.sweep_button"):
-        swept = {n: run_with_progress(workspace, EvalConfig(**{**config.__dict__, "candidates": n})) for n in others}
-        st.session_state[sweep_key] = sweep_points(result, swept)
+        start_sweep(workspace, config, others)
+    finish_sweep(workspace, result, sweep_key)
     if points := st.session_state.get(sweep_key):
         st.plotly_chart(eval_charts.latency_quality(points, "nDCG@10"), key="latency_quality")
 

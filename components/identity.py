@@ -17,6 +17,7 @@ from reranklens.access.audit import Action, AuditLog
 from reranklens.access.limits import RateLimiter, check_chat_model
 from reranklens.access.roles import Role, require, role_for
 from reranklens.config import Settings
+from reranklens.llm.budget import PaidCallGuard
 from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
 
@@ -49,6 +50,13 @@ def render_audit(workspace: Workspace) -> None:
 @st.cache_resource(show_spinner=False)
 def _paid_calls(limit: int) -> RateLimiter:
     return RateLimiter(limit)  # one per server process, shared by every session
+
+
+def paid_call_guard(settings: Settings, user: str | None = None) -> PaidCallGuard:
+    """What counts one paid request for ``user`` (default: this session's) against the hourly limit; set it
+    with ``reranklens.llm.budget.paid_calls`` around work that may call an LLM (the LLM rerankers)."""
+    limiter, who = _paid_calls(settings.paid_calls_per_hour), user or current_user()
+    return lambda: limiter.take(who)
 
 
 def take_paid_call(settings: Settings, model: str) -> None:

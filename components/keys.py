@@ -24,6 +24,10 @@ LABEL_ERROR = "label.error"
 EVAL_RESULT = "evaluate.result"
 EVAL_RUN_ID = "evaluate.run_id"
 EVAL_SWEEP = "evaluate.sweep"
+# Ids of this session's jobs in the server's queue (components/eval_jobs.py).
+EVAL_JOB = "evaluate.job"
+EVAL_SWEEP_JOB = "evaluate.sweep_job"
+JOBS_ERROR = "jobs.error"  # why a Cancel in the job list was refused (components/jobs_render.py)
 ANSWER_MODEL = "answer.model"
 ANSWER_RESULTS = "answer.results"
 SUGGEST_MODEL = "label.suggest_model"

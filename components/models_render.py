@@ -8,19 +8,22 @@ import pandas as pd
 import streamlit as st
 
 from components.identity import audit, require_role
+from components.jobs_render import server_jobs, submit
 from components.rerankers import reranker_label, reranker_options
+from reranklens.access.jobs import JobInfo
 from reranklens.access.limits import check_train_steps
 from reranklens.config import Settings
 from reranklens.errors import RerankLensError
 from reranklens.models.registry import ModelRegistry
 from reranklens.rerank.rerankers import HTTP_PREFIX
-from reranklens.train.job import JobSnapshot, TrainingJob, loss_figure
-from reranklens.train.trainer import LOSSES, NEGATIVE_SOURCES, TrainConfig, golden_level, model_readme
+from reranklens.train.job import TrainingRun, loss_figure
+from reranklens.train.trainer import LOSSES, NEGATIVE_SOURCES, TrainConfig, TrainResult, golden_level, model_readme
 from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
 
 # Session-state keys of this page.
-TRAIN_JOB = "models.train_job"
+TRAIN_JOB = "models.train_job"  # the id of this session's training job in the server's queue
+TRAIN_RUN = "models.train_run"  # its work, which keeps the loss curve
 TRAIN_SHOWN_END = "models.train_shown_end"  # the job whose end has refreshed the page
 TRAIN_SET = "models.train_set"
 PICKED_MODEL = "models.picked"
@@ -212,54 +215,69 @@ def render_train_form(workspace: Workspace, collections: list[str], sets: list[s
 
 
 def start_job(workspace: Workspace, config: TrainConfig) -> None:
-    job = st.session_state.get(TRAIN_JOB)
-    if job is not None and job.snapshot().state == "running":
-        st.warning("A training run is already going: cancel it or wait for it to finish.")
+    """Queue the run on the server's job queue (it outlives this tab; every tab lists it)."""
+    settings = workspace.settings
+    job_id = st.session_state.get(TRAIN_JOB)
+    current = None if job_id is None else _job(settings, job_id)
+    if current is not None and current.active:
+        st.warning("Your training run is still going: cancel it in the list below or wait for it to finish.")
         return
-    require_role(workspace.settings, "admin", "Training a model")
-    check_train_steps(config.steps, workspace.settings.max_train_steps)
-    st.session_state[TRAIN_JOB] = TrainingJob(workspace, config).start()
-    audit(workspace.settings.data_dir, "train", config.name, f"{config.steps} steps on {config.golden_set}")
+    require_role(settings, "admin", "Training a model")
+    check_train_steps(config.steps, settings.max_train_steps)
+    run = TrainingRun(workspace, config)
+    st.session_state[TRAIN_JOB] = submit(settings, "train", config.name, run)
+    st.session_state[TRAIN_RUN] = run
+    audit(settings.data_dir, "train", config.name, f"{config.steps} steps on {config.golden_set}")
 
 
-def status_line(name: str, snap: JobSnapshot) -> str:
+def _job(settings: Settings, job_id: int) -> JobInfo | None:
+    """This session's job, or None once the queue has forgotten it."""
+    try:
+        return server_jobs(settings).get(job_id)
+    except RerankLensError:
+        return None
+
+
+def status_line(name: str, info: JobInfo) -> str:
     """One line on the run, each fact once: "Training x: training 12/300", "Training x finished: worse"."""
     title = f"**Training {markdown_escape(name)}**"
-    if snap.state == "running":
-        detail = f" {markdown_escape(snap.message)}" if snap.message else ""
-        return f"{title}: {snap.phase} {snap.done}/{snap.total}{detail}"
-    if snap.state == "done" and snap.result is not None:
-        return f"{title} finished: held-out verdict **{snap.result.entry.verdict}**."
-    return f"{title} {snap.state}."
+    if info.state == "running":
+        return f"{title}: {markdown_escape(info.message or 'starting')} ({info.done}/{info.total})"
+    if info.state == "queued":
+        return f"{title}: waiting in the queue (Jobs on this server, below)."
+    result = info.result
+    if info.state == "done" and isinstance(result, TrainResult):
+        return f"{title} finished: held-out verdict **{result.entry.verdict}**."
+    return f"{title} {info.state}."
 
 
 @st.fragment(run_every=2.0)
-def render_job() -> None:
-    """Progress, loss curve and cancel button of this session's training run (polled every 2 s). When the run
-    ends the whole page reruns once, so the models table above lists the new model without a reload."""
-    job: TrainingJob | None = st.session_state.get(TRAIN_JOB)
-    if job is None:
+def render_job(settings: Settings) -> None:
+    """Progress and loss curve of this session's training run (polled every 2 s; cancel it in the job
+    list). When the run ends the whole page reruns once, so the models table above lists the new model
+    without a reload."""
+    job_id, run = st.session_state.get(TRAIN_JOB), st.session_state.get(TRAIN_RUN)
+    info = None if job_id is None else _job(settings, job_id)
+    if info is None or not isinstance(run, TrainingRun):
         return
-    snap = job.snapshot()
-    if snap.state != "running" and st.session_state.get(TRAIN_SHOWN_END) is not job:
-        st.session_state[TRAIN_SHOWN_END] = job
+    if not info.active and st.session_state.get(TRAIN_SHOWN_END) != job_id:
+        st.session_state[TRAIN_SHOWN_END] = job_id
         st.rerun(scope="app")
-    st.markdown(status_line(job.config.name, snap))
-    if snap.state == "running":
-        st.progress(snap.fraction, text=f"{snap.phase}: {snap.done}/{snap.total}")
-        if st.button("Cancel training"):
-            job.cancel()
-    if snap.losses:
-        st.plotly_chart(loss_figure(snap.losses), width="stretch", key="live-loss")
-    if snap.state == "failed":
-        st.error(markdown_escape(snap.error), icon="⚠️")
-    elif snap.state == "cancelled":
-        st.info(markdown_escape(snap.error))
-    elif snap.state == "done" and snap.result is not None:
-        metrics = snap.result.card["metrics"]
+    st.markdown(status_line(run.config.name, info))
+    if info.state == "running":
+        st.progress(info.fraction, text=f"{info.message}: {info.done}/{info.total}")
+    if losses := run.losses():
+        st.plotly_chart(loss_figure(losses), width="stretch", key="live-loss")
+    result = info.result
+    if info.state == "failed":
+        st.error(markdown_escape(info.error), icon="⚠️")
+    elif info.state == "cancelled":
+        st.info(markdown_escape(info.error))
+    elif info.state == "done" and isinstance(result, TrainResult):
+        metrics = result.card["metrics"]
         text = (
             f"Held-out nDCG@10: trained {metrics['trained_nDCG@10']:.4f} vs {metrics['baseline']} "
             f"{metrics['baseline_nDCG@10']:.4f} (vector-only {metrics['vector_nDCG@10']:.4f}, random "
-            f"{metrics['random_nDCG@10']:.4f}). Verdict: {snap.result.entry.verdict}."
+            f"{metrics['random_nDCG@10']:.4f}). Verdict: {result.entry.verdict}."
         )
-        (st.success if snap.result.entry.verdict == "better" else st.warning)(text)
+        (st.success if result.entry.verdict == "better" else st.warning)(text)

@@ -16,8 +16,10 @@ import pandas as pd
 import streamlit as st
 
 from components import keys
+from components.identity import paid_call_guard
 from components.rerankers import reranker_label
 from reranklens.config import Settings
+from reranklens.llm.budget import paid_calls
 from reranklens.rerank.llm_reranker import OPENAI_PREFIX
 from reranklens.types import SearchResult
 from reranklens.views.explore import ExploreView, display_name
@@ -37,13 +39,12 @@ def compare_picker(primary: str, options: list[str], settings: Settings) -> list
         offered += [
             OPENAI_PREFIX + model for model in settings.allowed_chat_models if OPENAI_PREFIX + model not in offered
         ]
-    # No free text in the picker, so a visitor can only pick what is offered; a value already in the
-    # session (set by the code, not the widget) is kept.
-    current = st.session_state.get(keys.COMPARE_RERANKERS) or []
-    offered += [name for name in current if name not in offered]
     offered = [name for name in offered if name != primary]
-    if any(name == primary for name in current):
-        st.session_state[keys.COMPARE_RERANKERS] = [name for name in current if name != primary]
+    # Only what is offered, also in the session (a name put there by a link or by code is dropped, never
+    # loaded): a visitor cannot make the server load a model that is not on the allowed list.
+    current = st.session_state.get(keys.COMPARE_RERANKERS) or []
+    if any(name not in offered for name in current):
+        st.session_state[keys.COMPARE_RERANKERS] = [name for name in current if name in offered]
     with st.sidebar:
         extra = st.multiselect(
             "Compare with",
@@ -54,12 +55,14 @@ def compare_picker(primary: str, options: list[str], settings: Settings) -> list
             help="Up to two more rerankers side by side: the models this server offers (an admin adds more on "
             "the Models page) and, with an OpenAI key, openai:MODEL for each allowed chat model.",
         )
-    return [primary, *(name for name in extra if name.strip() and name != primary)]
+    return [primary, *(name for name in extra if name in offered)]
 
 
 def run_shootout(workspace: Workspace, search: SearchResult, rerankers: list[str], k: int) -> Shootout:
-    """Every reranker's result (failures as error lines); stops the page when none of them ran."""
-    with st.spinner(f"Reranking with {len(rerankers)} rerankers…"):
+    """Every reranker's result (failures as error lines); stops the page when none of them ran. Each LLM
+    request counts towards this user's paid calls per hour; over the limit that reranker fails in one line."""
+    guard = paid_call_guard(workspace.settings)
+    with paid_calls(guard), st.spinner(f"Reranking with {len(rerankers)} rerankers…"):
         shoot = workspace.shootout(search, rerankers, k)
     if not shoot.succeeded:
         render_failures(shoot)

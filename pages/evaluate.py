@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components import keys
+from components.eval_jobs import finish_evaluation, start_evaluation
 from components.eval_rerankers import pipeline_options, render_costs
 from components.evaluate_render import (
     default_golden_set,
@@ -16,9 +17,9 @@ from components.evaluate_render import (
     render_set_explainer,
     render_sweep,
     rerank_problem,
-    run_with_progress,
 )
 from components.evaluate_targets import TRACE_NOTE, eval_targets, target_picker, trace_links, trace_pipeline_options
+from components.jobs_render import render_job_list
 from components.rerankers import reranker_label, reranker_options
 from components.resources import show_error, workspace_with_demo
 from components.suggest_render import render_suggestion_agreement
@@ -71,10 +72,8 @@ render_set_explainer(golden_set)
 try:
     config = EvalConfig(collection, golden_set, tuple(pipelines), candidates, reranker, level, traces)
     if start:
-        result = run_with_progress(workspace, config)
-        st.session_state[keys.EVAL_RESULT] = result
-        st.session_state[keys.EVAL_RUN_ID] = runs.save(result.to_json(), label)
-        st.session_state.pop(keys.EVAL_SWEEP, None)
+        start_evaluation(workspace, config, runs, label)
+    finish_evaluation(workspace)  # this session's evaluation job, also after a click that stopped the wait
 except RerankLensError as exc:
     show_error(exc)
 
@@ -105,3 +104,4 @@ else:
         render_sweep(workspace, result, keys.EVAL_SWEEP)
 st.subheader("Saved runs")
 render_saved_runs(runs, collection, golden_set, traces)
+render_job_list(workspace.settings)

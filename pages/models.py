@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from components.jobs_render import render_job_list
 from components.models_render import (
     render_job,
     render_model_details,
@@ -13,6 +14,7 @@ from components.models_render import (
 from components.resources import get_workspace, show_error
 from reranklens.errors import RerankLensError
 from reranklens.models.registry import ModelRegistry
+from reranklens.views.render import markdown_escape
 
 st.title("🧪 Models")
 workspace = get_workspace()
@@ -35,11 +37,12 @@ st.caption(
 )
 if not collections or not sets:
     st.info("Training needs a collection and a golden set: ingest documents and label queries first.")
-    st.stop()
-try:
-    config = render_train_form(workspace, collections, sets)
-    if config is not None:
-        start_job(workspace, config)
-except RerankLensError as exc:
-    show_error(exc)
-render_job()
+else:
+    try:
+        config = render_train_form(workspace, collections, sets)
+        if config is not None:
+            start_job(workspace, config)
+    except RerankLensError as exc:
+        st.error(markdown_escape(str(exc)), icon="⚠️")  # the job list below stays
+    render_job(workspace.settings)
+render_job_list(workspace.settings)

@@ -24,6 +24,8 @@ DEFAULT_CHAT_MODEL = "gpt-4o-mini"
 DEFAULT_OPENAI_TIMEOUT_S = 60.0
 DEFAULT_PAID_CALLS_PER_HOUR = 60
 DEFAULT_MAX_TRAIN_STEPS = 5_000
+# Training runs and evaluations running at once on a shared server (more wait in the job queue).
+DEFAULT_MAX_JOBS = 1
 
 
 def _env_int(name: str, default: int | None) -> int | None:
@@ -102,6 +104,8 @@ class Settings:
     chat_models: tuple[str, ...] = ()
     paid_calls_per_hour: int = DEFAULT_PAID_CALLS_PER_HOUR
     max_train_steps: int = DEFAULT_MAX_TRAIN_STEPS
+    # Jobs (training, evaluations, sweeps) running at once in the app's queue (reranklens.access.jobs).
+    max_jobs: int = DEFAULT_MAX_JOBS
     # With OIDC sign-in: addresses or @domains of admins and labelers (reranklens.access.roles).
     admins: tuple[str, ...] = ()
     labelers: tuple[str, ...] = ()
@@ -138,6 +142,7 @@ class Settings:
             paid_calls_per_hour=_env_int("RERANKLENS_PAID_CALLS_PER_HOUR", DEFAULT_PAID_CALLS_PER_HOUR)
             or DEFAULT_PAID_CALLS_PER_HOUR,
             max_train_steps=_env_int("RERANKLENS_MAX_TRAIN_STEPS", DEFAULT_MAX_TRAIN_STEPS) or DEFAULT_MAX_TRAIN_STEPS,
+            max_jobs=_env_int("RERANKLENS_MAX_JOBS", DEFAULT_MAX_JOBS) or DEFAULT_MAX_JOBS,
         )
         given = {key: value for key, value in overrides.items() if value is not None}
         return replace(settings, **given) if given else settings

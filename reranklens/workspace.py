@@ -427,10 +427,11 @@ class Workspace:
         """
         if page_size < 1:
             raise InvalidInputError(f"A page holds at least 1 chunk, got {page_size}.")
-        total = self.store.info(collection).chunk_count
+        store = self.store_for(collection)  # an attached collection is browsed through its read-only view
+        total = store.info(collection).chunk_count
         pages = max(1, -(-total // page_size))
         page = min(max(1, page), pages)
-        return self.store.chunk_page(collection, (page - 1) * page_size, page_size), pages
+        return store.chunk_page(collection, (page - 1) * page_size, page_size), pages
 
     def delete_collection(self, name: str) -> None:
         if self.is_attached(name):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from reranklens.evaluate.pipelines import (
     UNJUDGED,
     EvalConfig,
     EvalResult,
+    EvaluationCancelled,
     evaluate,
     ranking_to_run,
     score_runs,
@@ -257,6 +259,20 @@ def test_auto_level_picks_chunk_when_the_set_has_relevant_chunk_labels(ws: Works
     assert "query q1: no relevant chunk-level label" in both.skipped
     assert doc_only.level == "doc"  # a grade-0 chunk label is not a relevant one
     assert list(doc_only.queries) == ["q1"]
+
+
+def test_cancel_stops_an_evaluation_between_queries(ws: Workspace) -> None:
+    write_golden(ws, "cancel-me", [("q1", "doc", "pw", 1), ("q2", "doc", "backup", 1), ("q3", "doc", "billing", 1)])
+    cancel = threading.Event()
+    seen: list[str] = []
+
+    def progress(done: int, total: int, pipeline: str) -> None:
+        seen.append(pipeline)
+        cancel.set()  # the job list's Cancel, clicked while the first query runs
+
+    with pytest.raises(EvaluationCancelled, match=r"^The evaluation was cancelled; nothing was saved\.$"):
+        evaluate(ws, EvalConfig(COLLECTION, "cancel-me", ("bm25",)), progress, cancel)
+    assert seen == ["bm25"]  # the second query never ran
 
 
 # -- golden-set edge cases -------------------------------------------------------------------------

@@ -33,8 +33,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "workspace": SHARED | {"models", "llm", "retrieve", "golden", "rerank", "ingest", "views"},
     "evaluate": SHARED | {"models", "llm", "retrieve", "golden", "rerank", "ingest", "views", "workspace"},
     "train": SHARED | {"models", "llm", "retrieve", "golden", "rerank", "ingest", "views", "workspace", "evaluate"},
+    # The command line records attach/detach in the audit table (access) like the app does.
     "cli": SHARED
-    | {"models", "llm", "retrieve", "golden", "rerank", "ingest", "views", "workspace", "evaluate", "train"},
+    | {"access", "models", "llm", "retrieve", "golden", "rerank", "ingest", "views", "workspace", "evaluate", "train"},
     "__main__": frozenset({"cli"}),
 }
 FORBIDDEN_ROOTS = ("streamlit", "components", "pages")

@@ -10,8 +10,10 @@ from dataclasses import replace
 import pytest
 from openai_server import SLOW_S, OpenAIStubServer, _tokens
 
+from reranklens.access.limits import LimitError, RateLimiter
 from reranklens.config import Settings
 from reranklens.errors import InvalidInputError, OpenAIRequestError
+from reranklens.llm.budget import paid_calls
 from reranklens.llm.client import usage_for
 from reranklens.rerank.llm_reranker import (
     LlmReranker,
@@ -235,3 +237,18 @@ def test_a_timeout_is_one_clear_error(chat_settings: Settings, chat_server: Open
 def test_without_a_key_the_message_says_what_to_set(settings: Settings) -> None:
     with pytest.raises(Exception, match="OPENAI_API_KEY is not set"):
         make_reranker("openai:gpt-4o-mini", replace(settings, openai_api_key=None))
+
+
+@pytest.mark.parametrize("name", ["openai:gpt-4o-mini?window=3&step=2", "openai:gpt-4o-mini?mode=pointwise"])
+def test_each_request_is_a_paid_call_of_the_guarded_user(
+    chat_settings: Settings, chat_server: OpenAIStubServer, name: str
+) -> None:
+    """Listwise windows and pointwise requests (in worker threads) all count for the caller's user; the
+    request over the limit is never sent."""
+    limiter = RateLimiter(2)
+    with paid_calls(lambda: limiter.take("ann")), pytest.raises(LimitError, match="limit of 2 paid requests"):
+        rerank(make_reranker(name, chat_settings), QUERY, hits())
+    assert len(chat_requests(chat_server)) == 2
+    with pytest.raises(LimitError):
+        limiter.take("ann")  # both calls were ann's
+    limiter.take("bob")  # another user's budget is untouched

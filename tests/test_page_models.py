@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from components.jobs_render import server_jobs
 from components.models_render import TABLE_COLUMNS, TRAIN_JOB
 from components.resources import get_workspace
 from reranklens.config import Settings
@@ -90,16 +91,14 @@ def test_training_from_the_page_ends_with_a_verdict(data_dir: Path, test_cross_e
     next(b for b in at.button if b.label == "Train").click().run()
     assert not at.exception
 
-    job = at.session_state[TRAIN_JOB]
-    job.join(timeout=300)
-    snapshot = job.snapshot()
-    assert snapshot.state == "done", snapshot.error
+    job = server_jobs(Settings.from_env()).wait(at.session_state[TRAIN_JOB], timeout=300)
+    assert job.state == "done", job.error
     at.run()
     assert not at.exception
     assert "from-page" in at.dataframe[0].value.index
     assert any("Verdict:" in m.value for m in [*at.success, *at.warning])
     status = [m.value for m in at.markdown if m.value.startswith("**Training from-page**")]
-    assert status == [f"**Training from-page** finished: held-out verdict **{snapshot.result.entry.verdict}**."]
+    assert status == [f"**Training from-page** finished: held-out verdict **{job.result.entry.verdict}**."]
     # the model card is formatted Markdown, with the set and collection names escaped, not a code block
     next(s for s in at.selectbox if s.label == "Model").set_value("from-page").run()
     card = next(m.value for m in at.markdown if m.value.startswith("# from-page"))
@@ -132,7 +131,6 @@ def test_training_with_the_page_defaults_works_on_the_demo(
     next(s for s in at.select_slider if s.label == "Max tokens per pair").set_value(64)
     next(b for b in at.button if b.label == "Train").click().run()
     assert not at.exception
-    job = at.session_state[TRAIN_JOB]
-    job.join(timeout=600)
-    assert job.snapshot().state == "done", job.snapshot().error
+    job = server_jobs(Settings.from_env()).wait(at.session_state[TRAIN_JOB], timeout=600)
+    assert job.state == "done", job.error
     get_workspace.clear()

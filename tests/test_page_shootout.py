@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from components import keys
 from components.explore_controls import EXAMPLE_QUERY
 from reranklens.config import Settings
+from reranklens.models.registry import ModelRegistry
 from reranklens.views.explore import display_name
 from reranklens.views.render import markdown_escape
 from reranklens.workspace import DEMO_COLLECTION, Workspace
@@ -41,6 +44,20 @@ def run_ok(at: AppTest) -> AppTest:
     return at
 
 
+@pytest.fixture
+def registered(page_data_dir: Path) -> Iterator[Callable[[str, Path], str]]:
+    """Register a model on the Models page's registry for one test (the pickers offer only those)."""
+    registry, names = ModelRegistry(page_data_dir), []
+
+    def add(name: str, source: Path) -> str:
+        names.append(registry.add(name, str(source)).name)
+        return name
+
+    yield add
+    for name in names:
+        registry.remove(name)
+
+
 def new_app(compare: list[str]) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
     at.session_state[keys.COMPARE_RERANKERS] = compare
@@ -48,9 +65,13 @@ def new_app(compare: list[str]) -> AppTest:
 
 
 def test_two_cross_encoders_in_one_view(
-    offline_page_env: None, page_data_dir: Path, test_cross_encoder_dir: Path, second_cross_encoder_dir: Path
+    offline_page_env: None,
+    page_data_dir: Path,
+    test_cross_encoder_dir: Path,
+    second_cross_encoder_dir: Path,
+    registered: Callable[[str, Path], str],
 ) -> None:
-    a, b = str(test_cross_encoder_dir), str(second_cross_encoder_dir)
+    a, b = str(test_cross_encoder_dir), registered("second-head", second_cross_encoder_dir)
     at = run_ok(new_app([b]))
     engine = Workspace(Settings(data_dir=page_data_dir, reranker=a))
     shoot = engine.shootout(engine.search(EXAMPLE_QUERY, DEMO_COLLECTION, "vector", 50), [a, b], 3)
@@ -83,9 +104,12 @@ def test_two_cross_encoders_in_one_view(
 
 
 def test_a_reranker_that_cannot_load_leaves_the_other_on_the_page(
-    offline_page_env: None, test_cross_encoder_dir: Path, tmp_path: Path
+    offline_page_env: None, test_cross_encoder_dir: Path, tmp_path: Path, registered: Callable[[str, Path], str]
 ) -> None:
-    missing = str(tmp_path / "no-such-model")
+    # registered by an admin, then its folder was deleted
+    folder = Path(shutil.copytree(test_cross_encoder_dir, tmp_path / "no-such-model"))
+    missing = registered("no-such-model", folder)
+    shutil.rmtree(folder)
     at = run_ok(new_app([missing]))
     [error] = at.error
     assert error.value.startswith("**no-such-model** failed: ")
@@ -98,12 +122,12 @@ def test_a_reranker_that_cannot_load_leaves_the_other_on_the_page(
 def test_the_llm_reranker_shows_its_cost_and_its_repair(
     offline_page_env: None, openai_env: OpenAIStubServer, test_cross_encoder_dir: Path
 ) -> None:
-    llm = "openai:gpt-4o-mini?window=10&step=5"
+    llm = "openai:gpt-4o-mini"  # an allowed chat model: the picker offers it with the default window
     at = run_ok(new_app([llm]))
     assert at.radio(key=keys.SHOOTOUT_SHOWN).options == [display_name(str(test_cross_encoder_dir)), llm]
     cost = at.dataframe[2].value
     assert list(cost["reranker"]) == [display_name(str(test_cross_encoder_dir)), llm]
-    assert cost.iloc[1]["calls"] == 9  # 50 candidates, window 10, step 5: windows end at 50, 45, ..., 10
+    assert cost.iloc[1]["calls"] == 4  # 50 candidates, window 20, step 10: windows end at 50, 40, 30, 20
     assert cost.iloc[1]["cost"].startswith("$")
     at.radio(key=keys.SHOOTOUT_SHOWN).set_value(llm)
     at = run_ok(at)
@@ -126,3 +150,32 @@ def test_a_429_from_the_llm_is_one_line_and_the_cross_encoder_stays(
     message = "OpenAI rate limit reached (429): wait a minute and retry."
     assert error.value == f"**{markdown_escape('openai:gpt-4o-mini')}** failed: {markdown_escape(message)}"
     assert len(right_column(at)) == 50
+
+
+def test_a_name_put_into_the_session_that_is_not_offered_is_dropped_not_loaded(
+    offline_page_env: None, test_cross_encoder_dir: Path, second_cross_encoder_dir: Path
+) -> None:
+    """Only the registry, the configured model and allowed chat models: a typed path or Hub id put into
+    the session (by a link or by code) is neither shown in the picker nor loaded."""
+    injected = [str(second_cross_encoder_dir), "openai:gpt-4o-mini"]  # no OpenAI key: no LLM rerankers
+    at = run_ok(new_app(injected))
+    picker = at.sidebar.multiselect(key=keys.COMPARE_RERANKERS)
+    assert picker.value == [] and not set(injected) & set(picker.options)
+    assert at.session_state[keys.COMPARE_RERANKERS] == []
+    assert keys.SHOOTOUT_SHOWN not in [r.key for r in at.radio]  # no shoot-out: the page's own reranker alone
+    assert not at.error
+
+
+def test_llm_reranker_requests_count_towards_the_paid_calls_per_hour(
+    offline_page_env: None, openai_env: OpenAIStubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each request of an LLM reranker is a paid call of the page's user: with 3 left and 4 windows to
+    rank (50 candidates, window 20, step 10), the 4th is never sent and the reranker fails in one line."""
+    monkeypatch.setenv("RERANKLENS_PAID_CALLS_PER_HOUR", "3")
+    at = run_ok(new_app(["openai:gpt-4o-mini"]))
+    assert len(openai_env.requests) == 3
+    [error] = at.error
+    assert error.value.startswith(f"**{markdown_escape('openai:gpt-4o-mini')}** failed: ")
+    assert "limit of 3 paid requests per hour" in error.value and "\n" not in error.value
+    assert len(right_column(at)) == 50  # the cross-encoder's result stands
+    assert len(at.radio(key=keys.SHOOTOUT_SHOWN).options) == 1  # only the cross-encoder ran

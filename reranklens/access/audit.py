@@ -1,8 +1,8 @@
 """Who changed what on a shared server, and when: one SQLite table in the data dir (``audit.sqlite``).
 
-Recorded by the app for the actions that change what everyone sees: ingest, delete, attach, import
-traces, train, add (or remove) a model, change the default reranker. Writes are single transactions (WAL), so
-concurrent sessions never lose an entry; entries are only ever added.
+Recorded by the app for the actions that change what everyone sees: ingest, delete, attach (and detach),
+import traces, train, add (or remove) a model, change the default reranker; ``reranklens attach``/``detach`` too.
+Writes are single transactions (WAL), so concurrent sessions never lose an entry; entries are only ever added.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from typing import Literal, get_args
 from reranklens.errors import InvalidInputError
 
 AUDIT_FILE = "audit.sqlite"
-Action = Literal["ingest", "delete", "attach", "import traces", "train", "add model", "remove model", "set default"]
+Action = Literal[
+    "ingest", "delete", "attach", "detach", "import traces", "train", "add model", "remove model", "set default"
+]
 ACTIONS: tuple[str, ...] = get_args(Action)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -30,6 +32,12 @@ CREATE TABLE IF NOT EXISTS audit (
     detail TEXT NOT NULL DEFAULT ''
 )
 """
+
+
+def attach_detail(collection: str, chunks: int) -> str:
+    """What an attach entry says besides the name: their collection and its size, never the source (a
+    server path, or a URL that may carry a password, shown to every visitor of the Corpus page)."""
+    return f"their collection {collection}, {chunks} chunks, read-only"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Limits that keep one visitor from exhausting a shared server or its paid API key.
 
 - chat models: only the allow-listed ones (``RERANKLENS_CHAT_MODELS``; default: ``OPENAI_CHAT_MODEL``);
-- paid calls (answers, label suggestions): at most ``RERANKLENS_PAID_CALLS_PER_HOUR`` per user;
+- paid calls (answers, label suggestions, each LLM reranker request): at most
+  ``RERANKLENS_PAID_CALLS_PER_HOUR`` per user;
 - training: at most ``RERANKLENS_MAX_TRAIN_STEPS`` steps;
 - uploads: at most ``MAX_UPLOAD_FILES`` files and ``max_file_mb`` each, checked on the sizes the
   browser reported, before any file is read (Streamlit's ``server.maxUploadSize`` caps one request).

@@ -7,11 +7,14 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
+from reranklens.access.audit import AuditLog, attach_detail
 from reranklens.cli.common import EXIT_OK
 from reranklens.retrieve.conventions import MetadataKeys
 
 if TYPE_CHECKING:
     from reranklens.workspace import Workspace
+
+CLI_USER = "local"  # the audit's "who" for the command line: the server's own user, as without sign-in
 
 
 def add_attach_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,6 +49,9 @@ def cmd_attach(workspace: Workspace, args: argparse.Namespace) -> int:
     keys = MetadataKeys(args.id_key or None, args.source_key or None, args.heading_key or None)
     report = workspace.attach(args.source, args.collection, args.embedder, args.name, keys)
     attachment = report.attachment
+    AuditLog(workspace.settings.data_dir).record(
+        CLI_USER, "attach", attachment.name, attach_detail(attachment.collection, report.count)
+    )
     if args.json:
         data = {
             **attachment.to_json(),
@@ -68,5 +74,6 @@ def cmd_attach(workspace: Workspace, args: argparse.Namespace) -> int:
 
 def cmd_detach(workspace: Workspace, args: argparse.Namespace) -> int:
     workspace.detach(args.name)
+    AuditLog(workspace.settings.data_dir).record(CLI_USER, "detach", args.name)
     print(f"Detached '{args.name}' (the attached store itself was not touched).")
     return EXIT_OK

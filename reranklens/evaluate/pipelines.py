@@ -14,6 +14,7 @@ and ``first_stage_recall`` (R@N of the candidates) shows that ceiling.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,10 @@ FIRST_STAGE_RECALL = "first_stage_recall"
 LevelChoice = Literal["auto", "doc", "chunk"]
 ProgressCallback = Callable[[int, int, str], None]
 """Called with (queries done, queries total, current pipeline)."""
+
+
+class EvaluationCancelled(RerankLensError):
+    """The user cancelled an evaluation from the job list; nothing was saved."""
 
 
 @dataclass(frozen=True)
@@ -225,11 +230,17 @@ def recall_at(qrels: dict[str, dict[str, int]], runs: dict[str, dict[str, float]
     return values
 
 
-def evaluate(workspace: Workspace, config: EvalConfig, progress: ProgressCallback | None = None) -> EvalResult:
+def evaluate(
+    workspace: Workspace,
+    config: EvalConfig,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> EvalResult:
     """Run every pipeline of ``config`` over the golden set's queries and score them.
 
     A reranker that cannot be loaded, or fails on a query (a 429, a timeout), drops its pipelines with
     a line in ``skipped``; the others run on. When every pipeline is dropped the first error is raised.
+    ``cancel`` (set by the server's job list) is checked before each query: ``EvaluationCancelled``.
     """
     started = time.perf_counter()
     level, qrels, queries, skipped_queries = _judgements(workspace, config)
@@ -265,6 +276,8 @@ def evaluate(workspace: Workspace, config: EvalConfig, progress: ProgressCallbac
         embedder = workspace.collection_embedder(config.collection)
         embedder.embed_query(next(iter(queries.values())))  # the first call pays one-off start-up costs
     for done, qid in enumerate(qrels):
+        if cancel is not None and cancel.is_set():
+            raise EvaluationCancelled("The evaluation was cancelled; nothing was saved.")
         embed_ms = 0.0
         if config.traces:
             trace_id = trace_for(workspace, config.collection, qid, queries[qid])

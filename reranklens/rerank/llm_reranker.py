@@ -16,10 +16,15 @@ reported (``PassageScore.note``, ``RerankResult.repairs``) so a view can say the
 Options ride on the name, so two settings of one model can be compared side by side:
 ``openai:gpt-4o-mini`` (listwise, window 20, step 10), ``openai:gpt-4o-mini?mode=pointwise``,
 ``openai:gpt-4o-mini?window=10&step=5&concurrency=2``.
+
+Each API request (a window, or a passage pointwise) counts as one paid call towards the page user's
+``RERANKLENS_PAID_CALLS_PER_HOUR`` (``reranklens.llm.budget``); scores served from the cache cost none.
+Over the limit, the request is not sent and the reranker fails with the limit's one-line message.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import re
@@ -32,6 +37,7 @@ from urllib.parse import parse_qsl
 
 from reranklens.config import Settings
 from reranklens.errors import InvalidInputError
+from reranklens.llm.budget import take_paid_call
 from reranklens.llm.client import ChatModel, ChatReply
 from reranklens.retrieve.search import Stopwatch
 from reranklens.types import PassageScore, RerankCost, ScoreKind
@@ -297,6 +303,7 @@ class LlmReranker:
         return ScoreBatch(scores, tally.cost)
 
     def _ask(self, messages: list[dict[str, str]], tally: _Tally, json_mode: bool = False) -> str:
+        take_paid_call()  # one per request, for the user the caller named (raises when over their limit)
         with self._slots:
             reply = self.chat.complete(messages, json_mode=json_mode)
         tally.add(self.chat, reply)
@@ -340,7 +347,9 @@ class LlmReranker:
 
         workers = min(self.options.concurrency, len(passages))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm-rerank") as pool:
-            return list(pool.map(grade, passages))
+            # Each request runs in a copy of the caller's context, so it is counted for the caller's user.
+            futures = [pool.submit(contextvars.copy_context().run, grade, passage) for passage in passages]
+            return [future.result() for future in futures]
 
 
 def _cut(passage: str) -> str:

@@ -172,6 +172,11 @@ class AttachedStore:
             chunks += self._chunks(result["ids"], result["documents"], result["metadatas"])
         return StoredChunks(chunks=tuple(chunks), doc_hashes={})
 
+    def chunk_page(self, name: str, offset: int, limit: int) -> list[Chunk]:
+        """``limit`` chunks from ``offset`` in the store's own order (the Corpus page browses with it)."""
+        result = self._collection.get(include=["documents", "metadatas"], limit=limit, offset=offset)
+        return self._chunks(result["ids"], result["documents"], result["metadatas"])
+
     def existing_ids(self, name: str, chunk_ids: Sequence[str]) -> set[str]:
         if not chunk_ids:
             return set()

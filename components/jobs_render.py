@@ -1,0 +1,123 @@
+"""The server's one job queue (training, evaluations, sweeps) and its list with Cancel buttons.
+
+The queue lives in ``st.cache_resource``: one per server process, shared by every session, so a second
+tab or a reload sees and can cancel a job another tab started. Every visitor sees every job's name and
+owner; a user may cancel their own jobs, an admin anyone's (without sign-in everyone is an admin).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import keys
+from components.identity import current_role, current_user
+from reranklens.access.jobs import JobInfo, JobKind, JobQueue, Work
+from reranklens.config import Settings
+from reranklens.errors import RerankLensError
+from reranklens.views.render import markdown_escape
+
+SHOWN_JOBS = 10
+POLL_S = 0.25
+COLUMNS = [3, 1.2, 3, 2.6, 1.8, 1.6]  # job, kind, owner, state, started, cancel: one line each at 1500 px
+STATE_ICONS = {
+    "queued": "⏳ queued",
+    "running": "▶️ running",
+    "done": "✅ done",
+    "cancelled": "⏹️ cancelled",
+    "failed": "❌ failed",
+}
+
+
+@st.cache_resource(show_spinner=False)
+def _queue(max_running: int) -> JobQueue:
+    return JobQueue(max_running)
+
+
+def server_jobs(settings: Settings) -> JobQueue:
+    """This server's job queue (``RERANKLENS_MAX_JOBS`` run at once, the others wait)."""
+    return _queue(settings.max_jobs)
+
+
+def submit(settings: Settings, kind: JobKind, name: str, work: Work) -> int:
+    """Queue ``work`` as this session's user; returns the job id."""
+    return server_jobs(settings).submit(kind, name, current_user(), work)
+
+
+def follow(settings: Settings, key: str, what: str, noun: str) -> JobInfo | None:
+    """The job whose id this session keeps under ``key``, once it has ended (None when there is none):
+    until then this script run waits with a progress bar ("{what}: ...") and a "Cancel {noun}" button.
+    A click elsewhere on the page stops the waiting, not the job, and the next run waits again, so no
+    result is lost."""
+    job_id = st.session_state.get(key)
+    if job_id is None:
+        return None
+    queue = server_jobs(settings)
+    try:
+        info = queue.get(job_id)
+    except RerankLensError:  # forgotten by the queue (a restart): nothing to wait for
+        st.session_state.pop(key, None)
+        return None
+    if info.active and st.button(f"Cancel {noun}", key=f"{key}.cancel"):
+        info = queue.cancel(job_id, current_user(), any_owner=current_role(settings) == "admin")
+    bar = st.progress(0.0, text=f"{what}…")
+    while info.active:
+        if info.state == "queued":
+            ahead = sum(job.active and job.id < job_id for job in queue.jobs())
+            text = f"{what}: waiting for {ahead} job(s) ahead of it (Jobs on this server, below)"
+        else:
+            text = f"{what}: {info.message or 'starting'} {info.done}/{info.total}"
+        bar.progress(info.fraction, text=text)
+        info = queue.wait(job_id, POLL_S)
+    bar.empty()
+    st.session_state.pop(key, None)
+    return info
+
+
+def state_label(info: JobInfo) -> str:
+    """ "▶️ running 12/300", "⏹️ cancelled": the state, with the progress while it runs."""
+    label = STATE_ICONS[info.state]
+    if info.cancel_requested and info.active:
+        label += " (cancelling)"
+    elif info.state == "running" and info.total:
+        label += f" {info.done}/{info.total}"
+    return label
+
+
+@st.fragment(run_every=2.0)
+def render_job_list(settings: Settings) -> None:
+    """Jobs on this server, newest first, each with a Cancel button while it is queued or running
+    (polled every 2 s so a job cancelled in another tab shows it here too)."""
+    queue = server_jobs(settings)
+    jobs = queue.jobs()[:SHOWN_JOBS]
+    st.subheader("Jobs on this server")
+    if not jobs:
+        st.caption(f"No training or evaluation yet. At most {queue.max_running} run at once; the others wait here.")
+        return
+    st.caption(f"At most {queue.max_running} run at once; the others wait. Everyone on this server sees this list.")
+    if error := st.session_state.pop(keys.JOBS_ERROR, None):
+        st.error(markdown_escape(error), icon="⚠️")
+    for column, title in zip(st.columns(COLUMNS), ("Job", "Kind", "Owner", "State", "Started (UTC)", ""), strict=True):
+        column.caption(title)
+    for info in jobs:
+        name, kind, owner, state, started, action = st.columns(COLUMNS, vertical_alignment="center")
+        name.markdown(f"**{markdown_escape(info.name)}**")
+        kind.markdown(info.kind)
+        owner.markdown(markdown_escape(info.owner))
+        state.markdown(state_label(info))
+        started.markdown(info.started[5:16].replace("T", " ") if info.started else "—")  # "11-30 23:42"
+        if info.active:
+            action.button(
+                "Cancel",
+                key=f"jobs.cancel.{info.id}",
+                disabled=info.cancel_requested,
+                on_click=_cancel,
+                args=(settings, info.id),
+            )
+
+
+def _cancel(settings: Settings, job_id: int) -> None:
+    """The Cancel button's callback: runs before the list is drawn again, so the list shows its effect."""
+    try:
+        server_jobs(settings).cancel(job_id, current_user(), any_owner=current_role(settings) == "admin")
+    except RerankLensError as exc:
+        st.session_state[keys.JOBS_ERROR] = str(exc)
