@@ -61,6 +61,16 @@ def skip_without_chromium() -> None:
         missing_environment(f"the browser test drives Debian's Chromium at {CHROMIUM}, which is not installed")
 
 
+def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+    """Ask a server started by a test to exit; kill it when it has not after ``timeout_s`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
 def running_app(data_dir: Path, log: Path, **env_vars: str) -> Iterator[str]:
     """``streamlit run app.py`` on a free loopback port over ``data_dir``; yields its URL, stops it after."""
@@ -76,12 +86,7 @@ def running_app(data_dir: Path, log: Path, **env_vars: str) -> Iterator[str]:
         wait_until_healthy(process, url, log)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 @contextmanager

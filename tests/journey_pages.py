@@ -8,12 +8,12 @@ runs or models, so a journey starts where a new user starts, minus the minutes o
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from app_server import chromium, running_app
+from app_server import chromium, running_app, skip_without_chromium
 from journey import VIEWPORT, wait_idle
 from journey import assert_no_exception as assert_clean_log
 from playwright.sync_api import Locator, Page, expect
@@ -77,3 +77,16 @@ def fill_number(page: Page, label: str, value: int) -> None:
     box = page.get_by_label(label, exact=True)
     box.fill(str(value))
     box.press("Enter")
+
+
+@contextmanager
+def demo_journey(
+    page_data_dir: Path, tmp_path: Path, show_log_on_failure: Callable[[Path], None], timeout_ms: int
+) -> Iterator[Journey]:
+    """A journey on a fresh copy of the demo store whose server log is printed when the test fails."""
+    skip_without_chromium()
+    data_dir = fresh_data_dir(page_data_dir, tmp_path)
+    log = tmp_path / "streamlit.log"
+    show_log_on_failure(log)
+    with journey(data_dir, log, timeout_ms) as j:
+        yield j

@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from app_server import REPO, free_port, log_tail, wait_until_healthy
+from app_server import REPO, free_port, log_tail, stop_process, wait_until_healthy
 from page_env import FOREIGN_ENV
 
 
@@ -51,9 +51,5 @@ def test_plain_streamlit_run_is_not_reachable_from_the_network(tmp_path: Path) -
             sock.settimeout(5)
             sock.connect((address, port))
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
     assert "Network URL" not in log.read_text(encoding="utf-8"), log_tail(log)

@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from app_server import skip_without_chromium
 from journey import screenshot, wait_idle
-from journey_pages import fresh_data_dir, journey
+from journey_pages import demo_journey
 from playwright.sync_api import expect
 
 from reranklens.evaluate.runs import RunStore
@@ -22,11 +21,7 @@ TIMEOUT_MS = 300_000
 def test_a_reload_shows_the_last_result_and_the_saved_run(
     page_data_dir: Path, tmp_path: Path, show_log_on_failure
 ) -> None:
-    skip_without_chromium()
-    data_dir = fresh_data_dir(page_data_dir, tmp_path)
-    log = tmp_path / "streamlit.log"
-    show_log_on_failure(log)
-    with journey(data_dir, log, TIMEOUT_MS) as j:
+    with demo_journey(page_data_dir, tmp_path, show_log_on_failure, TIMEOUT_MS) as j:
         page = j.page
         page.goto(f"{j.url}/evaluate")
         wait_idle(page)
@@ -53,5 +48,5 @@ def test_a_reload_shows_the_last_result_and_the_saved_run(
         expect(page.get_by_text("nDCG@10 of each pipeline in each saved run")).to_be_visible()
         assert screenshot(page, "journey-evaluator.png").stat().st_size > 0
 
-    [run] = RunStore(data_dir / "runs.sqlite").list()
+    [run] = RunStore(j.data_dir / "runs.sqlite").list()
     assert run.label == "journey run" and list(run.result["pipelines"]) == ["vector", "bm25", "hybrid"]

@@ -7,9 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from app_server import skip_without_chromium
 from journey import in_first_screen, screenshot, wait_idle
-from journey_pages import fill_number, fresh_data_dir, journey
+from journey_pages import demo_journey, fill_number
 from playwright.sync_api import Page, expect
 
 from reranklens.models.registry import ModelRegistry
@@ -32,11 +31,7 @@ def job_row(page: Page, name: str) -> None:
 def test_a_second_tab_sees_and_cancels_a_running_training(
     page_data_dir: Path, tmp_path: Path, show_log_on_failure
 ) -> None:
-    skip_without_chromium()
-    data_dir = fresh_data_dir(page_data_dir, tmp_path)
-    log = tmp_path / "streamlit.log"
-    show_log_on_failure(log)
-    with journey(data_dir, log, TIMEOUT_MS) as j:
+    with demo_journey(page_data_dir, tmp_path, show_log_on_failure, TIMEOUT_MS) as j:
         first = j.page
         first.goto(f"{j.url}/models")
         wait_idle(first)
@@ -66,4 +61,4 @@ def test_a_second_tab_sees_and_cancels_a_running_training(
         expect(first.get_by_text("⏹️ cancelled")).to_be_visible()
         assert screenshot(first, "journey-jobs-cancelled.png").stat().st_size > 0
 
-    assert "demo-reranker" not in ModelRegistry(data_dir).names()
+    assert "demo-reranker" not in ModelRegistry(j.data_dir).names()

@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from app_server import skip_without_chromium
 from journey import screenshot, wait_idle
-from journey_pages import fill_number, fresh_data_dir, journey, selectbox
+from journey_pages import demo_journey, fill_number, selectbox
 from playwright.sync_api import expect
 
 from reranklens.models.registry import ModelRegistry
@@ -23,11 +22,7 @@ TIMEOUT_MS = 600_000
 def test_training_with_the_defaults_lists_the_new_model_when_it_ends(
     page_data_dir: Path, tmp_path: Path, show_log_on_failure
 ) -> None:
-    skip_without_chromium()
-    data_dir = fresh_data_dir(page_data_dir, tmp_path)
-    log = tmp_path / "streamlit.log"
-    show_log_on_failure(log)
-    with journey(data_dir, log, TIMEOUT_MS) as j:
+    with demo_journey(page_data_dir, tmp_path, show_log_on_failure, TIMEOUT_MS) as j:
         page = j.page
         page.goto(f"{j.url}/models")
         wait_idle(page)
@@ -47,4 +42,4 @@ def test_training_with_the_defaults_lists_the_new_model_when_it_ends(
         expect(page.get_by_role("heading", name="Held-out evaluation", exact=False)).to_be_visible()
         assert screenshot(page, "journey-trainer.png").stat().st_size > 0
 
-    assert ModelRegistry(data_dir).get("demo-reranker").card["settings"]["steps"] == 2
+    assert ModelRegistry(j.data_dir).get("demo-reranker").card["settings"]["steps"] == 2

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app_server import CHROMIUM, REPO, free_port, log_tail, skip_without_chromium, wait_until_healthy
+from app_server import CHROMIUM, REPO, free_port, log_tail, skip_without_chromium, stop_process, wait_until_healthy
 from hypothesis import given
 from hypothesis import strategies as st
 from page_env import FOREIGN_ENV
@@ -114,11 +114,7 @@ def test_streamlit_renders_no_link_or_image_from_escaped_text(tmp_path: Path) ->
             shown = page.locator("[data-testid='stMarkdownContainer']").nth(0).inner_text()
             browser.close()
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
     assert rendered >= 2 * len(texts), log_tail(log)
     assert links == [] and images == 0, (links[:10], images)
     # The text is still there for a person to read (the break is invisible).

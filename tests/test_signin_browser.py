@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from app_server import CHROMIUM, REPO, free_port, log_tail, skip_without_chromium, wait_until_healthy
+from app_server import CHROMIUM, REPO, free_port, log_tail, skip_without_chromium, stop_process, wait_until_healthy
 from page_env import FOREIGN_ENV
 from playwright.sync_api import Page, sync_playwright
 
@@ -113,11 +113,7 @@ def test_sign_in_journey_and_role_refusals(tmp_path: Path) -> None:
                 assert name.input_value() == "admin@team.org" and name.is_disabled()
                 browser.close()
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_process(process)
     names = [c.name for c in Workspace(Settings(data_dir=data)).collections()]
     assert names == ["by-admin"], names
     server_log = log.read_text(encoding="utf-8", errors="replace")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from app_server import REPO, free_port
+from app_server import REPO, free_port, stop_process
 from conftest import missing_environment
 from openinference.instrumentation import TracerProvider
 from openinference.semconv.resource import ResourceAttributes
@@ -70,12 +70,7 @@ def phoenix_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _wait_until_healthy(process, url, log)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def _wait_until_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
