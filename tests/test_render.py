@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -279,3 +280,13 @@ def test_card_preview_shows_formatted_markdown_and_the_full_text_too() -> None:
 
 def test_new_badge_says_what_new_means() -> None:
     assert "not in the other ranking" in re.sub(r"<[^>]+>", "", shift_badge(None))
+
+
+def test_a_chunk_without_a_token_count_does_not_claim_zero_tokens() -> None:
+    counted = row_html(make_row(text="Backups run every night."), "left", 3, ["backup"])
+    assert "full text (4 tokens)" in counted
+    logged = make_row()
+    logged = replace(logged, chunk=replace(logged.chunk, token_count=0))  # a replayed trace's candidate
+    out = row_html(logged, "left", 3, ["backup"])
+    assert "<summary>full text</summary>" in out
+    assert "0 tokens" not in out

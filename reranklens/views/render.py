@@ -129,10 +129,16 @@ def row_html(row: ViewRow, side: str, k: int, terms: Sequence[str]) -> str:
         f'<span class="rl-source">{_escape(row.chunk.doc_id)}</span></div>'
         f"{heading}"
         f'<div class="rl-preview">{preview_html}</div>'
-        f"<details><summary>full text ({row.chunk.token_count} tokens)</summary>"
+        f"<details><summary>{full_text_summary(row.chunk.token_count)}</summary>"
         f'<div class="rl-full">{markdown_html(row.chunk.text, terms)}</div></details>'
         "</div>"
     )
+
+
+def full_text_summary(token_count: int) -> str:
+    """ "full text (N tokens)"; a chunk we did not tokenize (a logged candidate of a trace, an attached
+    collection without counts) says just "full text" rather than a false "0 tokens"."""
+    return f"full text ({token_count} tokens)" if token_count > 0 else "full text"
 
 
 def label_card_html(row: ViewRow, k: int, terms: Sequence[str], flag: str = "") -> str:
