@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from beir_folder import write_beir
 
 from reranklens.cli import main as cli
 from reranklens.config import Settings
@@ -66,19 +67,7 @@ def run(settings: Settings, capsys: pytest.CaptureFixture[str]) -> Run:
 @pytest.fixture
 def tiny(workspace: Workspace, tmp_path: Path) -> Workspace:
     """Collection ``tiny`` and golden set ``tiny`` (imported from the BEIR qrels by ingest)."""
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    (folder / "corpus.jsonl").write_text(
-        "".join(json.dumps({"_id": d, "title": t, "text": x}) + "\n" for d, (t, x) in DOCS.items()), encoding="utf-8"
-    )
-    (folder / "queries.jsonl").write_text(
-        "".join(json.dumps({"_id": q, "text": t}) + "\n" for q, t in QUERIES.items()), encoding="utf-8"
-    )
-    (folder / "qrels.tsv").write_text(
-        "query-id\tcorpus-id\tscore\n"
-        + "".join(f"{q}\t{d}\t{g}\n" for q, targets in QRELS.items() for d, g in targets.items()),
-        encoding="utf-8",
-    )
+    folder = write_beir(tmp_path / "tiny", DOCS, QUERIES, QRELS)
     report = workspace.ingest([folder], "tiny")
     assert (report.documents, report.golden_queries) == (10, 3)
     return workspace

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import pytrec_eval
+from beir_folder import write_beir
 from conftest import shared_collection
 
 from reranklens.config import PROJECT_ROOT, Settings
@@ -85,24 +86,6 @@ QUERIES = {
     "q4": "how many API requests per minute are allowed",
 }
 QRELS = {"q1": {"pw": 1}, "q2": {"backup": 2}, "q3": {"billing": 1, "delete": 0}, "q4": {"ratelimit": 1}}
-
-
-def write_beir(
-    folder: Path, docs: dict[str, tuple[str, str]], queries: dict[str, str], qrels: dict[str, dict[str, int]]
-) -> Path:
-    folder.mkdir(parents=True)
-    with (folder / "corpus.jsonl").open("w", encoding="utf-8") as out:
-        for doc_id, (title, text) in docs.items():
-            out.write(json.dumps({"_id": doc_id, "title": title, "text": text}) + "\n")
-    with (folder / "queries.jsonl").open("w", encoding="utf-8") as out:
-        for qid, text in queries.items():
-            out.write(json.dumps({"_id": qid, "text": text}) + "\n")
-    with (folder / "qrels.tsv").open("w", encoding="utf-8") as out:
-        out.write("query-id\tcorpus-id\tscore\n")
-        for qid, targets in qrels.items():
-            for doc_id, grade in targets.items():
-                out.write(f"{qid}\t{doc_id}\t{grade}\n")
-    return folder
 
 
 @pytest.fixture(scope="module")

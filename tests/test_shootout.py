@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from beir_folder import write_beir
 from openai_server import OpenAIStubServer
 
 from reranklens.cli import main as cli
@@ -48,19 +49,7 @@ Run = Callable[..., tuple[int, str, str]]
 @pytest.fixture
 def tiny(chat_settings: Settings, tmp_path: Path) -> Workspace:
     """Collection and golden set ``tiny`` in a workspace that can reach the local OpenAI server."""
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    (folder / "corpus.jsonl").write_text(
-        "".join(json.dumps({"_id": d, "title": t, "text": x}) + "\n" for d, (t, x) in DOCS.items()), encoding="utf-8"
-    )
-    (folder / "queries.jsonl").write_text(
-        "".join(json.dumps({"_id": q, "text": t}) + "\n" for q, t in QUERIES.items()), encoding="utf-8"
-    )
-    (folder / "qrels.tsv").write_text(
-        "query-id\tcorpus-id\tscore\n"
-        + "".join(f"{q}\t{d}\t{g}\n" for q, targets in QRELS.items() for d, g in targets.items()),
-        encoding="utf-8",
-    )
+    folder = write_beir(tmp_path / "tiny", DOCS, QUERIES, QRELS)
     workspace = Workspace(chat_settings)
     workspace.ingest([folder], "tiny")
     (chat_settings.data_dir / ".demo-ingested").touch()
