@@ -57,7 +57,8 @@ def follow(settings: Settings, key: str, what: str, noun: str) -> JobInfo | None
     except RerankLensError:  # forgotten by the queue (a restart): nothing to wait for
         st.session_state.pop(key, None)
         return None
-    if info.active and st.button(f"Cancel {noun}", key=f"{key}.cancel"):
+    cancel_slot = st.empty()  # emptied when the job ends: a finished job shows no Cancel button
+    if info.active and cancel_slot.button(f"Cancel {noun}", key=f"{key}.cancel"):
         info = queue.cancel(job_id, current_user(), any_owner=current_role(settings) == "admin")
     bar = st.progress(0.0, text=f"{what}…")
     while info.active:
@@ -69,6 +70,7 @@ def follow(settings: Settings, key: str, what: str, noun: str) -> JobInfo | None
         bar.progress(info.fraction, text=text)
         info = queue.wait(job_id, POLL_S)
     bar.empty()
+    cancel_slot.empty()
     st.session_state.pop(key, None)
     return info
 

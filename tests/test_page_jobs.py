@@ -122,3 +122,4 @@ def test_an_evaluation_from_the_page_is_a_job_in_the_list(queue: JobQueue, data_
     assert listed(at, evaluation)[1:4] == ["evaluate", "local", "✅ done"]
     assert at.dataframe[0].value.columns.tolist() == ["bm25"]  # the page still shows the result
     assert len(RunStore(data_dir / "runs.sqlite").list()) == 1  # saved by the job
+    assert "Cancel the evaluation" not in [b.label for b in at.button]  # it ended: nothing left to cancel
