@@ -3,9 +3,8 @@ and the audit trail of who changed what."""
 
 import streamlit as st
 
-from components import keys
-from components.attach_render import render_attach
-from components.corpus_render import (
+from components.corpus.attach import render_attach
+from components.corpus.collections import (
     ingest_controls,
     render_browser,
     render_collections,
@@ -13,12 +12,15 @@ from components.corpus_render import (
     render_report,
     run_ingest,
 )
-from components.identity import render_audit
-from components.phoenix_render import render_phoenix_pull
-from components.resources import workspace_with_demo
-from components.traces_render import render_trace_sets
+from components.corpus.phoenix import render_phoenix_pull
+from components.corpus.trace_sets import render_trace_sets
+from components.shared import keys
+from components.shared.frame import page_frame
+from components.shared.identity import render_audit
+from components.shared.resources import workspace_with_demo
 
-st.title("📚 Corpus")
+page_frame("corpus")
+
 workspace = workspace_with_demo()
 
 st.subheader("Collections")
@@ -30,13 +32,12 @@ render_browser(workspace, collections)
 st.subheader("Ingest documents")
 if report := st.session_state.pop(keys.CORPUS_REPORT, None):
     render_report(report)
-# --- Issue 15: attach another application's Chroma collection, import its logged retrievals ---
+# Attach another application's Chroma collection, import its logged retrievals.
 with st.expander("🔗 Attach an existing Chroma collection (read-only)"):
     render_attach(workspace)
 with st.expander("🧾 Traces: logged retrievals to replay"):
     render_trace_sets(workspace)
     render_phoenix_pull(workspace)
-# --- end issue 15 ---
 
 request = ingest_controls(workspace, collections)
 if request is not None:

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from components import keys
-from components.eval_jobs import finish_evaluation, start_evaluation
-from components.eval_rerankers import pipeline_options, render_costs
-from components.evaluate_render import (
+from components.evaluate.jobs import finish_evaluation, start_evaluation
+from components.evaluate.judge_agreement import render_suggestion_agreement
+from components.evaluate.pipelines import pipeline_options, render_costs
+from components.evaluate.results import (
     default_golden_set,
     latest_saved,
     pipeline_picker,
@@ -18,16 +18,18 @@ from components.evaluate_render import (
     render_sweep,
     rerank_problem,
 )
-from components.evaluate_targets import TRACE_NOTE, eval_targets, target_picker, trace_links, trace_pipeline_options
-from components.jobs_render import render_job_list
-from components.rerankers import reranker_label, reranker_options
-from components.resources import show_error, workspace_with_demo
-from components.suggest_render import render_suggestion_agreement
+from components.evaluate.targets import TRACE_NOTE, eval_targets, target_picker, trace_links, trace_pipeline_options
+from components.shared import keys
+from components.shared.frame import page_frame
+from components.shared.jobs import render_job_list
+from components.shared.reranker_picker import reranker_label, reranker_options
+from components.shared.resources import show_error, workspace_with_demo
 from reranklens.errors import RerankLensError
 from reranklens.evaluate.pipelines import TRACE_PIPELINES, EvalConfig
 from reranklens.evaluate.runs import RunStore
 
-st.title("📏 Evaluate")
+page_frame("evaluate")
+
 workspace = workspace_with_demo()
 runs = RunStore(workspace.settings.runs_db_path)
 try:
@@ -97,7 +99,7 @@ else:
     render_comparison(result, trace_links(workspace, collection) if traces else None)
     st.subheader("Latency per stage")
     render_latency(result)
-    render_costs(result)  # issue 16: cost per 1,000 queries next to latency
+    render_costs(result)  # cost per 1,000 queries next to latency
     # Plain sections, not expanders: a click inside reruns the page and must not fold them away.
     if not traces:  # a trace set's candidates are the logged ones: there is no N to sweep
         st.subheader("Latency vs quality across candidate counts")

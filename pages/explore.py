@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from components.answer_render import render_answer_preview
-from components.explore_controls import explore_controls, url_params
-from components.explore_render import (
+from components.explore.answers import render_answer_preview
+from components.explore.controls import explore_controls, url_params
+from components.explore.rankings import (
+    render_alarms,
     render_charts,
     render_columns,
     render_embedder_alarm,
@@ -17,19 +18,20 @@ from components.explore_render import (
     render_summary,
     render_truncation,
 )
-from components.rerankers import reranker_label, reranker_options
-from components.resources import collection_names, show_error, workspace_with_demo
-from components.shootout import compare_picker, render_shootout, run_shootout, shown_view
-from components.tour import say_second_stage, start_tour_from_url, tour_panel
-from components.traces_render import render_trace_explore
+from components.explore.shootout import compare_picker, render_shootout, run_shootout, shown_view
+from components.explore.tour import say_second_stage, start_tour_from_url, tour_panel
+from components.explore.trace_replay import render_trace_explore
+from components.shared.frame import page_frame
+from components.shared.reranker_picker import reranker_label, reranker_options
+from components.shared.resources import collection_names, show_error, workspace_with_demo
 from reranklens.errors import RerankLensError
 
-st.title("🔎 Explore")
+page_frame("explore")
+
 workspace = workspace_with_demo()
-# --- Issue 15: a logged retrieval picked in the sidebar replaces the search (components/traces_render.py) ---
+# A logged retrieval picked in the sidebar replaces the search.
 if render_trace_explore(workspace):
     st.stop()
-# --- end issue 15 ---
 collections = collection_names(workspace)
 
 start_tour_from_url(collections)
@@ -37,7 +39,8 @@ tour_slot = tour_panel(collections)  # the guided tour of demo-hard, at the top 
 params = explore_controls(
     collections, reranker_options(workspace.settings), page="explore", reranker_label=reranker_label(workspace.settings)
 )
-# Issue 16 hook: "Compare with" in the sidebar; two or more rerankers turn the columns into a shoot-out.
+
+# "Compare with" in the sidebar; two or more rerankers turn the columns into a shoot-out.
 rerankers = compare_picker(params.reranker, reranker_options(workspace.settings), workspace.settings)
 if not params.query:
     st.info("Type a question above to see its candidates before and after reranking.")
@@ -54,7 +57,7 @@ pending = st.empty()
 with pending.container():
     render_first_stage(search, params.k, params.reranker)
 try:
-    shoot = run_shootout(workspace, search, rerankers, params.k) if len(rerankers) > 1 else None  # issue 16
+    shoot = run_shootout(workspace, search, rerankers, params.k) if len(rerankers) > 1 else None
     if shoot is not None:
         view, no_reranker = shown_view(shoot), None
     else:
@@ -66,12 +69,13 @@ pending.empty()
 if no_reranker:
     render_fallback(view, no_reranker)
 say_second_stage(tour_slot, view, no_reranker)
-render_summary(view)
+render_alarms(view)
 render_embedder_alarm(workspace, params.collection)
-render_story(view)
+render_story(view)  # the reason the page exists: first, also on a phone
+render_summary(view)
 if st.button("🏷️ Label this query", help="Open the Label page with this query and these settings"):
     st.switch_page("pages/label.py", query_params=url_params(params))
-render_shootout(shoot) if shoot is not None else render_columns(view)  # issue 16
+render_shootout(shoot) if shoot is not None else render_columns(view)
 st.divider()
 render_charts(view)
 render_score_panel(view)

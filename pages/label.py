@@ -2,18 +2,20 @@
 
 import streamlit as st
 
-from components import keys
-from components.explore_controls import explore_controls
-from components.identity import labeler_name
-from components.label_render import render_grading, render_query_note, render_set_navigator, render_sheet_summary
-from components.rerankers import reranker_label, reranker_options
-from components.resources import collection_names, show_error, workspace_with_demo
-from components.suggest_render import render_label_suggestions
-from components.traces_render import render_trace_label
+from components.explore.controls import explore_controls
+from components.label.grading import render_grading, render_query_note, render_set_navigator, render_sheet_summary
+from components.label.suggestions import render_label_suggestions
+from components.label.trace_grading import render_trace_label
+from components.shared import keys
+from components.shared.frame import page_frame
+from components.shared.identity import labeler_name
+from components.shared.reranker_picker import reranker_label, reranker_options
+from components.shared.resources import collection_names, show_error, workspace_with_demo
 from reranklens.errors import RerankLensError
 from reranklens.views.render import markdown_escape
 
-st.title("🏷️ Label")
+page_frame("label")
+
 workspace = workspace_with_demo()
 golden = workspace.golden
 
@@ -30,10 +32,9 @@ with st.sidebar:
     who = labeler_name(keys.LABELER)
     scope = st.radio("Show", ["top-k of either ranking", "all candidates"], key=keys.LABEL_SCOPE)
 
-# --- Issue 15: grade a logged retrieval picked in the sidebar (components/traces_render.py) ---
+# A logged retrieval picked in the sidebar: grade its candidates instead.
 if render_trace_label(workspace, golden_set, who, scope == "all candidates"):
     st.stop()
-# --- end issue 15 ---
 collections = collection_names(workspace)
 params = explore_controls(
     collections, reranker_options(workspace.settings), page="label", reranker_label=reranker_label(workspace.settings)
@@ -63,5 +64,6 @@ st.caption(
     f"{view.left_title} vs {view.right_title}: {len(shown)} shown. Click a grade to save it; "
     "click it again to clear it."
 )
+
 suggestions = render_label_suggestions(workspace, shown, golden_set, params.query)
 render_grading(shown, golden, golden_set, params.query, params.k, who, suggestions)

@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from components.jobs_render import render_job_list
-from components.models_render import (
+from components.models.registry import (
     render_job,
     render_model_details,
     render_model_table,
@@ -11,12 +10,15 @@ from components.models_render import (
     render_train_form,
     start_job,
 )
-from components.resources import get_workspace, show_error
+from components.shared.frame import page_frame
+from components.shared.jobs import render_job_list
+from components.shared.resources import get_workspace, show_error
 from reranklens.errors import RerankLensError
 from reranklens.models.registry import ModelRegistry
 from reranklens.views.render import markdown_escape
 
-st.title("🧪 Models")
+page_frame("models")
+
 workspace = get_workspace()
 registry = ModelRegistry(workspace.settings.data_dir)
 try:
@@ -35,6 +37,7 @@ st.caption(
     "Trains on the golden set's judgements with hard negatives from the first stage, evaluates base and "
     "trained model on held-out queries, and marks a model that does not beat its baseline."
 )
+
 if not collections or not sets:
     st.info("Training needs a collection and a golden set: ingest documents and label queries first.")
 else:

@@ -71,7 +71,7 @@ def offline_page_env(
     other foreign variables, and a workspace built afresh for the test."""
     from page_env import FOREIGN_ENV
 
-    from components.resources import get_workspace
+    from components.shared.resources import get_workspace
 
     for name in (*FOREIGN_ENV, "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_CHAT_MODEL", "RERANKLENS_OPENAI_PRICES"):
         monkeypatch.delenv(name, raising=False)

@@ -13,9 +13,9 @@ import pytest
 from page_env import FOREIGN_ENV
 from streamlit.testing.v1 import AppTest
 
-from components import keys
-from components.corpus_render import FOLDER, NEW_COLLECTION
-from components.resources import get_workspace
+from components.corpus.collections import FOLDER, NEW_COLLECTION
+from components.shared import keys
+from components.shared.resources import get_workspace
 from reranklens.access.audit import AUDIT_FILE, AuditLog
 from reranklens.errors import InvalidInputError
 

@@ -13,7 +13,7 @@ import pytest
 from page_env import FOREIGN_ENV
 from streamlit.testing.v1 import AppTest
 
-from components.resources import get_workspace
+from components.shared.resources import get_workspace
 from reranklens.access.audit import AuditLog
 from reranklens.cli import main as cli
 from reranklens.config import Settings

@@ -14,7 +14,7 @@ from journey import screenshot
 from journey_pages import choose, fresh_data_dir, journey
 from playwright.sync_api import Page, expect
 
-from components.evaluate_targets import TRACE_NOTE
+from components.evaluate.targets import TRACE_NOTE
 from reranklens.config import Settings
 from reranklens.evaluate.pipelines import TRACE_PIPELINES, EvalConfig, EvalResult, evaluate
 from reranklens.evaluate.runs import RunStore

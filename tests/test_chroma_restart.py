@@ -14,7 +14,7 @@ from page_env import FOREIGN_ENV
 from streamlit.testing.v1 import AppTest
 from test_store_server import STARTUP_DEADLINE_S, ChromaServer, _heartbeat_ok, free_port
 
-from components.resources import get_workspace
+from components.shared.resources import get_workspace
 from reranklens.config import Settings
 from reranklens.errors import StoreUnavailableError
 from reranklens.views.render import markdown_escape

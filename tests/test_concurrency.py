@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from components.resources import get_workspace
+from components.shared.resources import get_workspace
 from reranklens.config import Settings
 from reranklens.workspace import Workspace
 

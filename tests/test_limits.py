@@ -10,7 +10,7 @@ import pytest
 from openai_server import OpenAIStubServer
 from streamlit.testing.v1 import AppTest
 
-from components.resources import get_workspace
+from components.shared.resources import get_workspace
 from reranklens.access.limits import (
     MAX_UPLOAD_FILES,
     LimitError,

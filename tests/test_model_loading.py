@@ -16,8 +16,8 @@ from page_env import FOREIGN_ENV
 from streamlit.testing.v1 import AppTest
 
 import reranklens.workspace as workspace_module
-from components import keys
-from components.resources import get_workspace
+from components.shared import keys
+from components.shared.resources import get_workspace
 from reranklens.config import Settings
 from reranklens.models.registry import ModelRegistry
 from reranklens.workspace import Workspace

@@ -13,9 +13,9 @@ import pytest
 from openai_server import CHAT_API_KEY, SLOW_S, OpenAIStubServer, chat_answer, free_port
 from streamlit.testing.v1 import AppTest
 
-from components.answer_render import NO_KEY_HELP
-from components.explore_controls import EXAMPLE_QUERY
-from components.resources import get_workspace
+from components.explore.answers import NO_KEY_HELP
+from components.explore.controls import EXAMPLE_QUERY
+from components.shared.resources import get_workspace
 from reranklens.views.answer import answer_contexts, build_messages, parse_citations
 from reranklens.views.explore import ExploreView
 from reranklens.workspace import DEMO_COLLECTION, Workspace

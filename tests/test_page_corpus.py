@@ -20,8 +20,7 @@ from openai_server import OpenAIStubServer, free_port
 from page_env import FOREIGN_ENV
 from streamlit.testing.v1 import AppTest
 
-from components import keys
-from components.corpus_render import (
+from components.corpus.collections import (
     BROWSE_PAGE,
     DELETE_COLLECTION,
     FOLDER,
@@ -32,7 +31,8 @@ from components.corpus_render import (
     _upload_name,
     run_ingest,
 )
-from components.resources import get_workspace
+from components.shared import keys
+from components.shared.resources import get_workspace
 from reranklens.config import DEFAULT_EMBEDDER, Settings
 from reranklens.errors import InvalidInputError
 from reranklens.ingest.chunking import ChunkingOptions

@@ -10,8 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Button
 
-from components.evaluate_render import TABLE_METRICS
-from components.resources import get_workspace
+from components.evaluate.results import TABLE_METRICS
+from components.shared.resources import get_workspace
 from reranklens.config import Settings
 from reranklens.evaluate.pipelines import EvalConfig, evaluate
 from reranklens.evaluate.runs import RunStore

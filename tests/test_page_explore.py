@@ -18,10 +18,10 @@ import pytest
 from page_env import FOREIGN_ENV
 from streamlit.testing.v1 import AppTest
 
-from components import keys
-from components.explore_controls import EXAMPLE_QUERY
-from components.explore_render import COLUMN_ROWS, SCORE_MEANINGS
-from components.resources import get_workspace
+from components.explore.controls import EXAMPLE_QUERY
+from components.explore.rankings import COLUMN_ROWS, SCORE_MEANINGS
+from components.shared import keys
+from components.shared.resources import get_workspace
 from reranklens.config import DEFAULT_RERANKER
 from reranklens.models.hub import local_model_path
 from reranklens.types import SearchMode

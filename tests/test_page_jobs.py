@@ -12,8 +12,8 @@ import pytest
 from journey_pages import fresh_data_dir
 from streamlit.testing.v1 import AppTest
 
-from components.jobs_render import server_jobs
-from components.resources import get_workspace
+from components.shared.jobs import server_jobs
+from components.shared.resources import get_workspace
 from reranklens.access.jobs import JobInfo, JobQueue, Report
 from reranklens.config import Settings
 from reranklens.errors import InvalidInputError

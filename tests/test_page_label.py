@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.resources import get_workspace
+from components.shared.resources import get_workspace
 from reranklens.golden.store import GoldenStore
 
 pytest_plugins = ["fixtures_page"]

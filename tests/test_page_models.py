@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.jobs_render import server_jobs
-from components.models_render import TABLE_COLUMNS, TRAIN_JOB
-from components.resources import get_workspace
+from components.models.registry import TABLE_COLUMNS, TRAIN_JOB
+from components.shared.jobs import server_jobs
+from components.shared.resources import get_workspace
 from reranklens.config import Settings
 from reranklens.ingest.chunking import ChunkingOptions
 from reranklens.models.registry import ModelRegistry

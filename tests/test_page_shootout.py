@@ -18,8 +18,8 @@ import pytest
 from openai_server import OpenAIStubServer
 from streamlit.testing.v1 import AppTest
 
-from components import keys
-from components.explore_controls import EXAMPLE_QUERY
+from components.explore.controls import EXAMPLE_QUERY
+from components.shared import keys
 from reranklens.config import Settings
 from reranklens.models.registry import ModelRegistry
 from reranklens.views.explore import display_name

@@ -14,9 +14,9 @@ import pytest
 from openai_server import CHAT_API_KEY, OpenAIStubServer, judge_answer
 from streamlit.testing.v1 import AppTest
 
-from components import keys
-from components.resources import get_workspace
-from components.suggest_render import NO_KEY_HELP
+from components.label.suggestions import NO_KEY_HELP
+from components.shared import keys
+from components.shared.resources import get_workspace
 from reranklens.golden.store import GoldenStore
 
 pytest_plugins = ["fixtures_page", "fixtures_openai"]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from components import keys
-from components.tour import TOUR_CANDIDATES
+from components.explore.tour import TOUR_CANDIDATES
+from components.shared import keys
 from reranklens.views.render import markdown_escape
 from reranklens.views.tour import load_tour
 

@@ -12,10 +12,10 @@ import pytest
 from page_env import FOREIGN_ENV
 from streamlit.testing.v1 import AppTest
 
-from components import keys
-from components.evaluate_render import TABLE_METRICS
-from components.evaluate_targets import TRACE_NOTE, EvalTarget
-from components.resources import get_workspace
+from components.evaluate.results import TABLE_METRICS
+from components.evaluate.targets import TRACE_NOTE, EvalTarget
+from components.shared import keys
+from components.shared.resources import get_workspace
 from reranklens.access.audit import AuditLog
 from reranklens.cli import main as cli
 from reranklens.config import Settings
@@ -197,7 +197,7 @@ def test_evaluate_scores_a_trace_set_with_the_numbers_of_the_cli(
     assert f"mean Δ **{versus['mean_delta']:+.4f}**" in comparison
     assert f"{versus['wins']} wins / {versus['losses']} losses / {versus['ties']} ties" in comparison
     per_query = next(d.value for d in at.dataframe if "explore" in d.value.columns)
-    assert set(per_query["explore"]) == {"/?trace=support-bot%3Achat-0417", "/?trace=support-bot%3Achat-0418"}
+    assert set(per_query["explore"]) == {"/explore?trace=support-bot%3Achat-0417", "/explore?trace=support-bot%3Achat-0418"}
     stages = next(d.value for d in at.dataframe if "stage" in d.value.columns)
     assert set(stages["pipeline"]) == {"logged", "logged+rerank"} and "Rerank (cross-encoder)" in set(stages["stage"])
     assert any("candidates as logged" in c.value for c in at.caption)
@@ -212,8 +212,9 @@ def test_a_viewer_cannot_attach_import_or_pull_traces(trace_env: Path, monkeypat
     AppTest cannot sign in through an OIDC provider, so the signed-in identity is set here; the role
     check is the app's own (RERANKLENS_ADMINS is empty, so eve is a viewer)."""
     monkeypatch.delenv("RERANKLENS_ADMINS", raising=False)
-    monkeypatch.setattr("components.identity.signin_configured", lambda: True)
-    monkeypatch.setattr("components.identity.current_user", lambda: "eve@team.org")
+    monkeypatch.setattr("components.shared.identity.signin_configured", lambda: True)
+    monkeypatch.setattr("components.shared.frame.sign_in_gate", lambda _settings: None)  # eve has signed in
+    monkeypatch.setattr("components.shared.identity.current_user", lambda: "eve@team.org")
     at = run_ok(page("corpus"))
 
     def refused(action: str) -> None:

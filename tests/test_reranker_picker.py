@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components.rerankers import UNAVAILABLE, _available, reranker_label, reranker_options
+from components.shared.reranker_picker import UNAVAILABLE, _available, reranker_label, reranker_options
 from reranklens.config import DEFAULT_RERANKER, Settings
 from reranklens.models.hub import local_model_path
 from reranklens.models.registry import ModelRegistry

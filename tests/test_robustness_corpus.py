@@ -16,8 +16,9 @@ from page_env import FOREIGN_ENV
 from streamlit.testing.v1 import AppTest
 from test_robustness_input import BAD_FILES, GOOD_TEXT
 
-from components import corpus_render, keys
-from components.resources import get_workspace
+from components.corpus import collections as corpus_collections
+from components.shared import keys
+from components.shared.resources import get_workspace
 from reranklens.errors import InvalidInputError
 from reranklens.ingest.readers import discover_files
 from reranklens.views.render import markdown_escape
@@ -60,7 +61,7 @@ def test_corpus_page_ingests_the_good_files_and_lists_each_bad_one(corpus_env: P
     assert PAGE.is_file()
     at = AppTest.from_file(str(PAGE), default_timeout=180).run()
     at.text_input(key=keys.CORPUS_NEW_NAME).input("messy")
-    at.radio(key=keys.CORPUS_SOURCE).set_value(corpus_render.FOLDER)
+    at.radio(key=keys.CORPUS_SOURCE).set_value(corpus_collections.FOLDER)
     at.run()
     at.text_input(key=keys.CORPUS_FOLDER).input(str(messy))
     at.run()
@@ -91,7 +92,7 @@ def test_corpus_page_ingests_the_good_files_and_lists_each_bad_one(corpus_env: P
     ],
 )
 def test_uploaded_file_names_never_leave_the_upload_folder(sent: str, stored: str, tmp_path: Path) -> None:
-    name = corpus_render._upload_name(sent)
+    name = corpus_collections._upload_name(sent)
     assert name == stored and "/" not in name
     (tmp_path / name).write_text(GOOD_TEXT)
     assert (tmp_path / name).resolve().parent == tmp_path.resolve()
@@ -105,7 +106,7 @@ def test_uploaded_file_names_never_leave_the_upload_folder(sent: str, stored: st
 @pytest.mark.parametrize("sent", ["", "..", ".hidden.md", "a/.env"])
 def test_unusable_uploaded_file_names_are_refused_in_one_line(sent: str) -> None:
     with pytest.raises(InvalidInputError, match="rename the file") as raised:
-        corpus_render._upload_name(sent)
+        corpus_collections._upload_name(sent)
     assert "\n" not in str(raised.value)
 
 
@@ -117,7 +118,7 @@ def test_a_beir_folder_with_a_hostile_name_is_reported_as_text(corpus_env: Path,
     (folder / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t2\nq1\td9\tlots\n")
     at = AppTest.from_file(str(PAGE), default_timeout=180).run()
     at.text_input(key=keys.CORPUS_NEW_NAME).input("beir-hostile")
-    at.radio(key=keys.CORPUS_SOURCE).set_value(corpus_render.FOLDER)
+    at.radio(key=keys.CORPUS_SOURCE).set_value(corpus_collections.FOLDER)
     at.run()
     at.text_input(key=keys.CORPUS_FOLDER).input(str(folder))
     at.run()

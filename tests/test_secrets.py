@@ -17,7 +17,7 @@ from openai_server import OpenAIStubServer
 from page_env import FOREIGN_ENV
 from streamlit.testing.v1 import AppTest
 
-from components.resources import get_workspace
+from components.shared.resources import get_workspace
 from reranklens.cli import main as cli
 from reranklens.config import Settings
 from reranklens.views.report import html_report, markdown_report, view_records

@@ -30,7 +30,7 @@ from otel_retrieval import KNOWLEDGE, QUESTIONS, support_bot
 from phoenix.client import Client
 from streamlit.testing.v1 import AppTest
 
-from components.resources import get_workspace
+from components.shared.resources import get_workspace
 from reranklens.cli import main as cli
 from reranklens.config import Settings
 from reranklens.workspace import Workspace

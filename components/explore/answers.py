@@ -13,8 +13,8 @@ import time
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import keys
-from components.identity import chat_model_picker, take_paid_call
+from components.shared import keys
+from components.shared.identity import chat_model_picker, take_paid_call
 from reranklens.errors import RerankLensError
 from reranklens.llm.client import PRICES_AS_OF, ChatModel, ChatStream, Usage, parse_prices, price_for
 from reranklens.views.answer import (

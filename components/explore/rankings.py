@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import keys
+from components.shared import keys
 from reranklens.ingest.embed import canonical_embedder_name
 from reranklens.types import SearchResult
 from reranklens.views import charts
@@ -40,15 +40,21 @@ COLUMN_ROWS = 10
 STORY_CHART_HEIGHT = 330
 
 
-def render_summary(view: ExploreView) -> None:
-    entered, left = len(view.comparison.entered), len(view.comparison.left)
-    cols = st.columns(4)
-    cols[0].metric("Candidates", len(view.left.hits))
-    cols[1].metric(f"Entered top-{view.k}", entered)
-    cols[2].metric(f"Left top-{view.k}", left)
-    cols[3].metric("Total latency", f"{_total_ms(view):.0f} ms")
+def render_alarms(view: ExploreView) -> None:
+    """Silent failures (an untrained head, equal scores, candidates left unscored): before the story, which
+    they make misleading."""
     for alarm in view.alarms:
         st.warning(markdown_escape(alarm), icon="🚨")
+
+
+def render_summary(view: ExploreView) -> None:
+    """The summary numbers in one row that wraps (two by two on a phone) rather than stacking four high."""
+    entered, left = len(view.comparison.entered), len(view.comparison.left)
+    with st.container(horizontal=True, key="rl-summary"):
+        st.metric("Candidates", len(view.left.hits))
+        st.metric(f"Entered top-{view.k}", entered)
+        st.metric(f"Left top-{view.k}", left)
+        st.metric("Total latency", f"{_total_ms(view):.0f} ms")
 
 
 def render_embedder_alarm(workspace: Workspace, collection: str) -> None:

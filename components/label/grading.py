@@ -7,9 +7,9 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from components import keys
-from components.identity import require_role
-from components.suggest_render import render_suggestion
+from components.label.suggestions import render_suggestion
+from components.shared import keys
+from components.shared.identity import require_role
 from reranklens.config import Settings
 from reranklens.errors import RerankLensError
 from reranklens.golden.store import GRADE_LABELS, GoldenStore

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from components.eval_jobs import finish_sweep, start_sweep
+from components.evaluate.jobs import finish_sweep, start_sweep
 from reranklens.errors import ModelUnavailableError, RerankLensError
 from reranklens.evaluate import charts as eval_charts
 from reranklens.evaluate.pipelines import (
@@ -23,7 +23,7 @@ from reranklens.evaluate.significance import compare_pipelines
 from reranklens.views.render import markdown_escape
 from reranklens.workspace import DEMO_COLLECTION, DEMO_GOLDEN_SET, DEMO_HARD_SET, Workspace
 
-# Session-state key of this page (the others are in components.keys).
+# Session-state key of this page (the others are in components.shared.keys).
 RERANK_PROBLEMS = "evaluate.rerank_problems"
 TABLE_METRICS = [*MEASURES, UNJUDGED, FIRST_STAGE_RECALL]
 SWEEP_CANDIDATES = (10, 20, 50, 100)
@@ -77,7 +77,7 @@ def render_set_explainer(golden_set: str) -> None:
 
 
 def pipeline_picker(problem: str | None, options: list[str], plain: tuple[str, ...] = PIPELINES) -> list[str]:
-    """The pipelines to run, from ``options`` (the ``plain`` ones and ``+rerank:NAME`` ones, issue 16): every
+    """The pipelines to run, from ``options`` (the ``plain`` ones and ``+rerank:NAME`` ones): every
     plain one preselected that can run; the ``+rerank`` ones left out, and the reason said plainly, when
     no cross-encoder can be loaded."""
     runnable = [p for p in plain if problem is None or not p.endswith("+rerank")]
@@ -185,7 +185,7 @@ def render_comparison(result: EvalResult, explore_link: Callable[[str, str], str
     )
     st.plotly_chart(eval_charts.delta_bars(comparison), key="delta_bars")
     params = {"collection": result.config.collection, "n": str(result.config.candidates)}
-    link = explore_link or (lambda _qid, query: "/?" + urlencode({**params, "q": query}))
+    link = explore_link or (lambda _qid, query: "/explore?" + urlencode({**params, "q": query}))
     frame = pd.DataFrame(
         [
             {

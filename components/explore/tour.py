@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import keys
+from components.shared import keys
 from reranklens.errors import RerankLensError
 from reranklens.views.explore import ExploreView
 from reranklens.views.render import markdown_escape

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import keys
+from components.shared import keys
 from reranklens.retrieve.search import MAX_CANDIDATES
 from reranklens.views.explore import MAX_TOP_K, MIN_TOP_K
 from reranklens.workspace import DEMO_COLLECTION

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.identity import require_role
-from components.traces_render import imported
+from components.corpus.trace_sets import imported
+from components.shared.identity import require_role
 from reranklens.errors import RerankLensError
 from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace

@@ -24,10 +24,10 @@ LABEL_ERROR = "label.error"
 EVAL_RESULT = "evaluate.result"
 EVAL_RUN_ID = "evaluate.run_id"
 EVAL_SWEEP = "evaluate.sweep"
-# Ids of this session's jobs in the server's queue (components/eval_jobs.py).
+# Ids of this session's jobs in the server's queue (components/evaluate/jobs.py).
 EVAL_JOB = "evaluate.job"
 EVAL_SWEEP_JOB = "evaluate.sweep_job"
-JOBS_ERROR = "jobs.error"  # why a Cancel in the job list was refused (components/jobs_render.py)
+JOBS_ERROR = "jobs.error"  # why a Cancel in the job list was refused (components/shared/jobs.py)
 ANSWER_MODEL = "answer.model"
 ANSWER_RESULTS = "answer.results"
 SUGGEST_MODEL = "label.suggest_model"
@@ -38,7 +38,7 @@ CORPUS_SOURCE = "corpus.source"
 CORPUS_FOLDER = "corpus.folder"
 CORPUS_EMBEDDER = "corpus.embedder"
 CORPUS_REPORT = "corpus.report"
-# Issue 15: attached collections and trace sets (components/attach_render.py, components/traces_render.py).
+# Attached collections and trace sets (components/corpus/attach.py, components/corpus/trace_sets.py).
 ATTACH_MESSAGE = "corpus.attach_message"
 TRACES_MESSAGE = "corpus.traces_message"
 TRACE_SET = "trace.set"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import keys
-from components.identity import current_role, current_user
+from components.shared import keys
+from components.shared.identity import current_role, current_user
 from reranklens.access.jobs import JobInfo, JobKind, JobQueue, Work
 from reranklens.config import Settings
 from reranklens.errors import RerankLensError

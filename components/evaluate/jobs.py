@@ -11,9 +11,9 @@ from dataclasses import replace
 
 import streamlit as st
 
-from components import keys
-from components.identity import paid_call_guard
-from components.jobs_render import follow, submit
+from components.shared import keys
+from components.shared.identity import paid_call_guard
+from components.shared.jobs import follow, submit
 from reranklens.access.jobs import JobError, Report
 from reranklens.evaluate import charts as eval_charts
 from reranklens.evaluate.pipelines import EvalConfig, EvalResult, evaluate

@@ -1,4 +1,4 @@
-"""Evaluate with several rerankers (issue 16): the pipeline picker's named ``+rerank:NAME`` options and a
+"""Evaluate with several rerankers: the pipeline picker's named ``+rerank:NAME`` options and a
 table of latency next to cost per 1,000 queries, one row per pipeline."""
 
 from __future__ import annotations

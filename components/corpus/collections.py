@@ -16,9 +16,9 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from components import keys
-from components.identity import audit, require_role
-from components.resources import show_error
+from components.shared import keys
+from components.shared.identity import audit, require_role
+from components.shared.resources import show_error
 from reranklens.access.limits import check_uploads
 from reranklens.access.roots import ROOTS_VARIABLE, check_ingest_folder
 from reranklens.config import DEFAULT_EMBEDDER
@@ -29,7 +29,7 @@ from reranklens.types import IngestReport
 from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
 
-# Session-state keys of the browse and delete parts (the ingest ones are in components.keys).
+# Session-state keys of the browse and delete parts (the ingest ones are in components.shared.keys).
 BROWSE_COLLECTION = "corpus.browse_collection"
 BROWSE_PAGE = "corpus.browse_page"
 DELETE_COLLECTION = "corpus.delete_collection"

@@ -1,4 +1,4 @@
-"""What the Evaluate page scores (issue 15): a collection, searched again by each pipeline, or a trace set,
+"""What the Evaluate page scores: a collection, searched again by each pipeline, or a trace set,
 whose first stage is the ranking the application logged, so only ``logged`` and ``logged+rerank`` apply."""
 
 from __future__ import annotations
@@ -48,6 +48,6 @@ def trace_links(workspace: Workspace, trace_set: str) -> Callable[[str, str], st
 
     def link(query_id: str, query: str) -> str:
         trace_id = trace_for(workspace, trace_set, query_id, query)
-        return "/?" + urlencode({"trace": f"{trace_set}:{trace_id}"})
+        return "/explore?" + urlencode({"trace": f"{trace_set}:{trace_id}"})
 
     return link

@@ -1,4 +1,4 @@
-"""Explore with up to three rerankers (issue 16): the sidebar picker, the switch between their orders,
+"""Explore with up to three rerankers: the sidebar picker, the switch between their orders,
 the rank table, the pairwise agreement and each one's latency and cost.
 
 The page's own "Reranker" stays the first; "Compare with" adds up to two more. A reranker that fails
@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from components import keys
-from components.identity import paid_call_guard
-from components.rerankers import reranker_label
+from components.shared import keys
+from components.shared.identity import paid_call_guard
+from components.shared.reranker_picker import reranker_label
 from reranklens.config import Settings
 from reranklens.llm.budget import paid_calls
 from reranklens.rerank.llm_reranker import OPENAI_PREFIX

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import keys
-from components.identity import audit, require_role
+from components.shared import keys
+from components.shared.identity import audit, require_role
 from reranklens.access.audit import attach_detail
 from reranklens.config import DEFAULT_EMBEDDER
 from reranklens.errors import RerankLensError

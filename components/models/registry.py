@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components.identity import audit, require_role
-from components.jobs_render import server_jobs, submit
-from components.rerankers import reranker_label, reranker_options
+from components.shared.identity import audit, require_role
+from components.shared.jobs import server_jobs, submit
+from components.shared.reranker_picker import reranker_label, reranker_options
 from reranklens.access.jobs import JobInfo
 from reranklens.access.limits import check_train_steps
 from reranklens.config import Settings

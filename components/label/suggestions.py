@@ -1,5 +1,5 @@
-"""Label suggestions on the Label page (an LLM judge's grade and reason per chunk, accepted or changed
-by the person) and their agreement with people on the Evaluate page.
+"""Label suggestions on the Label page: an LLM judge's grade and reason per chunk, accepted or changed
+by the person.
 
 Suggestions are kept in the session per (golden set, query), so reruns and grading never lose them,
 and a failed request keeps the earlier ones. The judge's reasons are untrusted text: they are
@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import html
 
-import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import keys
-from components.identity import chat_model_picker, require_role, take_paid_call
+from components.shared import keys
+from components.shared.identity import chat_model_picker, require_role, take_paid_call
 from reranklens.config import Settings
 from reranklens.errors import RerankLensError
 from reranklens.golden.store import GRADE_LABELS, GoldenStore
-from reranklens.golden.suggest import Suggestion, agreement, suggest_grades
+from reranklens.golden.suggest import Suggestion, suggest_grades
 from reranklens.llm.client import ChatModel
 from reranklens.views.label_sheet import LabelCandidate
 from reranklens.views.render import markdown_escape
@@ -128,42 +127,3 @@ def _accept(
         st.session_state[widget_key] = suggestion.grade
     except RerankLensError as exc:
         st.session_state[keys.LABEL_ERROR] = str(exc)
-
-
-def render_suggestion_agreement(golden: GoldenStore, golden_set: str) -> None:
-    """How often people kept the judge's grade in ``golden_set`` (labels made with a suggestion shown)."""
-    with st.expander("LLM label suggestions vs people"):
-        try:
-            result = agreement(golden.judgements(golden_set))
-        except RerankLensError as exc:
-            st.error(markdown_escape(str(exc)))
-            return
-        if not result.pairs:
-            st.caption(
-                f"No label of '{markdown_escape(golden_set)}' was made with a suggestion shown. Use **Suggest grades** "
-                "on the Label page: agreement between the judge and people appears here."
-            )
-            return
-        cols = st.columns(5)
-        cols[0].metric("Labels with a suggestion", result.pairs)
-        cols[1].metric("Accepted as suggested", result.accepted)
-        cols[2].metric("Exact agreement", _percent(result.exact))
-        cols[3].metric("Within one grade", _percent(result.within_one))
-        cols[4].metric("Cohen's κ", "n/a" if result.kappa is None else f"{result.kappa:.2f}")
-        grades = sorted({g for pair in result.confusion for g in pair})
-        table = pd.DataFrame(
-            [[result.confusion.get((s, h), 0) for h in grades] for s in grades],
-            index=[f"suggested {g}" for g in grades],
-            columns=[f"person {g}" for g in grades],
-        )
-        st.dataframe(table, width="stretch")
-        st.caption(
-            "Judge models: "
-            # Judge model names are stored with each label by whoever labelled: untrusted text.
-            + ", ".join(f"{markdown_escape(m)} ({n})" for m, n in sorted(result.by_model.items()))
-            + ". κ is undefined with fewer than two labels or a single grade throughout."
-        )
-
-
-def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
