@@ -137,3 +137,76 @@ def test_an_upward_import_is_caught(tmp_path: Path) -> None:
     assert any("retrieve/search.py" in p and "retrieve may not import views" in p for p in problems), problems
     assert any("retrieve/store.py" in p and "imports streamlit" in p for p in problems), problems
     assert len(problems) == 2, problems
+
+
+COMPONENTS = PACKAGE.parent / "components"
+COMPONENT_FOLDERS = {"shared", "explore", "label", "evaluate", "corpus", "models"}
+
+
+def component_violations(components: Path = COMPONENTS) -> list[str]:
+    """One line per import between ``components/`` folders that breaks their directions: ``shared`` imports
+    only ``shared``; a page's folder imports only itself and ``shared``; no module sits at the top."""
+    problems = []
+    for path in sorted(components.rglob("*.py")):
+        where = path.relative_to(components.parent)
+        parts = path.relative_to(components).parts
+        if len(parts) == 1:
+            if parts[0] != "__init__.py":
+                problems.append(f"{where}: a module at the top of components/ (put it in the folder of its page)")
+            continue
+        folder = parts[0]
+        if folder not in COMPONENT_FOLDERS:
+            problems.append(f"{where}: '{folder}' is not a known folder of components/")
+            continue
+        allowed = {"shared"} if folder == "shared" else {folder, "shared"}
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                pieces = name.split(".")
+                if pieces[0] == "components" and len(pieces) > 1 and pieces[1] not in allowed:
+                    problems.append(f"{where}:{node.lineno}: {folder} may not import {name}")
+                if pieces[0] == "pages":
+                    problems.append(f"{where}:{node.lineno}: components import pages ({name})")
+    return problems
+
+
+def test_components_are_grouped_by_page_and_import_only_shared() -> None:
+    assert component_violations() == []
+    assert {p.name for p in COMPONENTS.iterdir() if p.is_dir() and p.name != "__pycache__"} == COMPONENT_FOLDERS
+
+
+def test_every_component_folder_says_what_it_may_import() -> None:
+    for folder in COMPONENT_FOLDERS:
+        doc = ast.get_docstring(ast.parse((COMPONENTS / folder / "__init__.py").read_text(encoding="utf-8"))) or ""
+        assert "May import" in doc, folder
+
+
+def test_a_sideways_component_import_is_caught(tmp_path: Path) -> None:
+    """The checker itself: a copy of components/ where label imports explore and shared imports label."""
+    copy = tmp_path / "components"
+    for path in COMPONENTS.rglob("*.py"):
+        target = copy / path.relative_to(COMPONENTS)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    (copy / "label" / "extra.py").write_text("from components.explore.tour import tour_panel\n", encoding="utf-8")
+    (copy / "shared" / "extra.py").write_text("import components.label.grading\n", encoding="utf-8")
+    problems = component_violations(copy)
+    assert any("label/extra.py" in p and "label may not import components.explore.tour" in p for p in problems)
+    assert any("shared/extra.py" in p and "shared may not import components.label.grading" in p for p in problems)
+    assert len(problems) == 2, problems
+
+
+def test_every_page_draws_the_frame_first() -> None:
+    """The frame holds the sign-in gate: a page that draws anything before it would show it to anyone."""
+    for page in sorted((PACKAGE.parent / "pages").glob("*.py")):
+        body = [
+            n
+            for n in ast.parse(page.read_text(encoding="utf-8")).body
+            if not isinstance(n, ast.Import | ast.ImportFrom)
+        ]
+        statements = [n for n in body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+        first = statements[0]
+        assert isinstance(first, ast.Expr) and isinstance(first.value, ast.Call), page
+        assert ast.unparse(first.value) == f"page_frame('{page.stem}')", (page, ast.unparse(first))
