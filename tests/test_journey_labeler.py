@@ -82,6 +82,8 @@ def test_labeler_steps_through_the_demo_set(tmp_path: Path) -> None:
             note = f"note on {expected}"
             done[expected] = (grade_two_and_note(page, note), note)
         expect(page.get_by_text(f"3 of {len(texts)} queries judged")).to_be_visible()
+        # Grading the second card scrolled the page; back at its top, "Next unjudged" is on the first screen.
+        page.get_by_role("heading", name="Label", level=1).scroll_into_view_if_needed()
         in_first_screen(page.get_by_role("button", name="Next unjudged ▶"))
         screenshot(page, "journey-labeler.png")
 

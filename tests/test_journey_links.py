@@ -13,6 +13,7 @@ from journey import screenshot, wait_idle
 from journey_pages import demo_journey
 from playwright.sync_api import Page, expect
 
+pytest_plugins = ["fixtures_page"]
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 TIMEOUT_MS = 300_000
@@ -60,7 +61,7 @@ def test_first_request_to_a_link_shows_the_app(
         assert page.url.split("?")[0] == trip.url + path, page.url
         assert_frame(page, title)
         if "q=" in link:
-            expect(page.get_by_label("Query")).to_have_value("How do I reset my password in v2.4?")
+            expect(page.get_by_label("Query", exact=True)).to_have_value("How do I reset my password in v2.4?")
         screenshot(page, f"journey-link-{title.lower()}.png")
 
 
