@@ -197,7 +197,10 @@ def test_evaluate_scores_a_trace_set_with_the_numbers_of_the_cli(
     assert f"mean Δ **{versus['mean_delta']:+.4f}**" in comparison
     assert f"{versus['wins']} wins / {versus['losses']} losses / {versus['ties']} ties" in comparison
     per_query = next(d.value for d in at.dataframe if "explore" in d.value.columns)
-    assert set(per_query["explore"]) == {"/explore?trace=support-bot%3Achat-0417", "/explore?trace=support-bot%3Achat-0418"}
+    assert set(per_query["explore"]) == {
+        "/explore?trace=support-bot%3Achat-0417",
+        "/explore?trace=support-bot%3Achat-0418",
+    }
     stages = next(d.value for d in at.dataframe if "stage" in d.value.columns)
     assert set(stages["pipeline"]) == {"logged", "logged+rerank"} and "Rerank (cross-encoder)" in set(stages["stage"])
     assert any("candidates as logged" in c.value for c in at.caption)
