@@ -113,6 +113,10 @@ class Settings:
     # live retrievers to connect; empty: loopback only.
     attach_hosts: tuple[str, ...] = ()
     connect_hosts: tuple[str, ...] = ()
+    # The Phoenix the server's owner configured (RERANKLENS_PHOENIX_URL): the only address PHOENIX_API_KEY is
+    # sent to; a pull from any other URL carries no credentials.
+    phoenix_url: str | None = None
+    phoenix_api_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -144,6 +148,8 @@ class Settings:
             labelers=_env_list("RERANKLENS_LABELERS"),
             attach_hosts=_env_list("RERANKLENS_ATTACH_HOSTS"),
             connect_hosts=_env_list("RERANKLENS_CONNECT_HOSTS"),
+            phoenix_url=env.get("RERANKLENS_PHOENIX_URL") or None,
+            phoenix_api_key=env.get("PHOENIX_API_KEY") or None,
             chat_models=tuple(m.strip() for m in env.get("RERANKLENS_CHAT_MODELS", "").split(",") if m.strip()),
             paid_calls_per_hour=_env_int("RERANKLENS_PAID_CALLS_PER_HOUR", DEFAULT_PAID_CALLS_PER_HOUR)
             or DEFAULT_PAID_CALLS_PER_HOUR,

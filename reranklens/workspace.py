@@ -42,6 +42,7 @@ from reranklens.retrieve.attach import (
     Attachment,
     AttachmentRegistry,
     AttachReport,
+    attachment_source,
     drop_snapshots,
 )
 from reranklens.retrieve.conventions import MetadataKeys
@@ -290,7 +291,7 @@ class Workspace:
         with self._lock:
             opened = self._attached.get(collection)
         if opened is None or opened.attachment != attachment:
-            opened = AttachedStore(attachment, self.settings.data_dir)
+            opened = AttachedStore(attachment, self.settings)
             with self._lock:
                 self._attached[collection] = opened
         return opened
@@ -321,7 +322,7 @@ class Workspace:
         embedder_name = canonical_embedder_name(embedder)
         attachment = Attachment(
             name=name,
-            source=source if source.startswith(("http://", "https://")) else str(Path(source).expanduser().resolve()),
+            source=attachment_source(source),
             collection=collection,
             embedder=embedder_name,
             keys=keys or MetadataKeys(),
@@ -338,7 +339,7 @@ class Workspace:
     def _check_attachment(self, attachment: Attachment) -> AttachReport:
         """Open, check the embedder (dimension, probe) and detect the metadata convention."""
         name, collection, embedder_name = attachment.name, attachment.collection, attachment.embedder
-        store = AttachedStore(attachment, self.settings.data_dir)
+        store = AttachedStore(attachment, self.settings)
         warnings: list[str] = []
         if store.embedding_function_name() == CHROMA_DEFAULT_EF and embedder_name != CHROMA_DEFAULT:
             warnings.append(

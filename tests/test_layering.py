@@ -25,7 +25,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "access": SHARED,
     "llm": SHARED,
     "models": SHARED,
-    "retrieve": SHARED,
+    # Addresses typed by a person: credentials stripped, hosts checked (access.hosts).
+    "retrieve": SHARED | {"access"},
     "golden": SHARED | {"llm"},
     "rerank": SHARED | {"models", "llm", "retrieve"},
     "ingest": SHARED | {"models", "llm", "retrieve", "golden"},

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +40,7 @@ def trace_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, test_cross_encode
     monkeypatch.setenv("RERANKLENS_DATA_DIR", str(data_dir))
     monkeypatch.setenv("RERANKLENS_RERANKER", str(test_cross_encoder_dir))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("RERANKLENS_INGEST_ROOTS", os.pathsep.join([str(FIXTURE.parent), str(tmp_path)]))
     get_workspace.clear()
     yield data_dir
     get_workspace.clear()
@@ -80,7 +82,7 @@ def test_corpus_imports_a_trace_file_and_names_skipped_lines(trace_env: Path, tm
         "local",
         "import traces",
         "support-bot",
-        str(FIXTURE),
+        "jsonl, 2 traces",  # never the server path: every visitor sees the audit table
     )
 
     broken = tmp_path / "broken.jsonl"

@@ -1,7 +1,9 @@
 """The Corpus page's "Attach" part: another application's Chroma collection, searched read-only.
 
 The form's fields have session keys, so a refused attachment (one line) keeps what the person typed.
-Metadata, names and warnings come from the other application's store: escaped before display.
+Metadata, names and warnings come from the other application's store: escaped before display. A typed
+server must be an allowed host (``RERANKLENS_ATTACH_HOSTS``) and a typed directory inside
+``RERANKLENS_INGEST_ROOTS``; where an attachment comes from is shown to admins only.
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ import pandas as pd
 import streamlit as st
 
 from components.shared import keys
-from components.shared.identity import audit, require_role
+from components.shared.identity import audit, current_role, require_role
 from reranklens.access.audit import attach_detail
+from reranklens.access.hosts import ATTACH_HOSTS_VARIABLE, check_host
+from reranklens.access.roots import check_ingest_folder
 from reranklens.config import DEFAULT_EMBEDDER
 from reranklens.errors import RerankLensError
+from reranklens.retrieve.attach import is_server_source
 from reranklens.retrieve.conventions import MetadataKeys
 from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
@@ -26,12 +31,13 @@ def render_attach(workspace: Workspace) -> None:
         (st.success if kind == "ok" else st.warning if kind == "warn" else st.error)(markdown_escape(text))
     attached = workspace.attachments.all()
     if attached:
+        admin = current_role(workspace.settings) == "admin"
         st.dataframe(
             pd.DataFrame(
                 [
                     {
                         "collection": a.name,
-                        "from": a.source,
+                        **({"from": a.source} if admin else {}),  # a server path or address: admins only
                         "their name": a.collection,
                         "embedder": a.embedder,
                         "metadata": a.convention,
@@ -86,6 +92,7 @@ def _attach(
         return
     try:
         require_role(workspace.settings, "admin", "Attaching a collection")
+        _check_source(workspace, source.strip())
         with st.spinner("Attaching: copying the directory, checking the embedder…"):
             report = workspace.attach(
                 source.strip(), collection.strip(), embedder.strip(), name.strip() or None, metadata
@@ -103,6 +110,17 @@ def _attach(
         text += " " + " ".join(report.warnings)
     st.session_state[keys.ATTACH_MESSAGE] = ("warn" if report.warnings else "ok", text)
     st.rerun()
+
+
+def _check_source(workspace: Workspace, source: str) -> None:
+    """A visitor may make the server connect only to allowed hosts and read only inside the ingest roots."""
+    settings = workspace.settings
+    if is_server_source(source):
+        check_host(source, settings.attach_hosts, ATTACH_HOSTS_VARIABLE)
+    else:
+        check_ingest_folder(
+            source, settings.ingest_roots, "Attaching a Chroma directory", "Attach its Chroma server instead."
+        )
 
 
 def _detach(workspace: Workspace, name: str) -> None:

@@ -1,5 +1,7 @@
 """The Corpus page's pull from a running Arize Phoenix: a project's retrievals as a trace set, without
-exporting a file. Admin-only on a shared server: it makes the server fetch from the URL typed here."""
+exporting a file. Admin-only on a shared server: it makes the server fetch from the URL typed here, so the
+host must be allowed (``RERANKLENS_ATTACH_HOSTS``, loopback by default) unless it is the Phoenix the server's
+owner configured (``RERANKLENS_PHOENIX_URL``)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import streamlit as st
 
 from components.corpus.trace_sets import imported
 from components.shared.identity import require_role
+from reranklens.access.hosts import ATTACH_HOSTS_VARIABLE, check_host
 from reranklens.errors import RerankLensError
 from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
@@ -30,10 +33,12 @@ def _pull(workspace: Workspace, url: str, project: str, name: str) -> None:
         return
     try:
         require_role(workspace.settings, "admin", "Pulling traces from Phoenix")
-        from reranklens.retrieve.phoenix import phoenix_source, pull_phoenix  # its client takes seconds to import
+        from reranklens.retrieve.phoenix import is_configured_phoenix, phoenix_source, pull_phoenix
 
+        if not is_configured_phoenix(url, workspace.settings):
+            check_host(url, workspace.settings.attach_hosts, ATTACH_HOSTS_VARIABLE)
         with st.spinner("Pulling spans from Phoenix…"):
-            records = pull_phoenix(url, project)
+            records = pull_phoenix(url, project, workspace.settings)
             report = workspace.traces.import_traces(name, records, phoenix_source(url, project), "openinference")
     except RerankLensError as exc:
         st.error(markdown_escape(str(exc)), icon="⚠️")

@@ -1,6 +1,7 @@
 """The Corpus page's trace sets: the list (with Delete) and the import form (upload or a path on the server).
 
-Names and sources come from another application's log: they are escaped before display.
+Names and sources come from another application's log: they are escaped before display. A path typed here
+must lie inside ``RERANKLENS_INGEST_ROOTS``; where a trace set came from is shown to admins only.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import pandas as pd
 import streamlit as st
 
 from components.shared import keys
-from components.shared.identity import audit, require_role
-from reranklens.errors import InvalidInputError, RerankLensError
+from components.shared.identity import audit, current_role, require_role
+from reranklens.access.roots import check_ingest_file
+from reranklens.errors import RerankLensError
 from reranklens.retrieve.openinference import read_openinference
 from reranklens.retrieve.traces import TRACE_FORMATS, TraceImportReport, read_jsonl
 from reranklens.views.render import markdown_escape
@@ -27,11 +29,12 @@ def render_trace_sets(workspace: Workspace) -> None:
         (st.success if kind == "ok" else st.warning if kind == "warn" else st.error)(markdown_escape(text))
     infos = [workspace.traces.info(name) for name in workspace.traces.names()]
     if infos:
+        admin = current_role(workspace.settings) == "admin"
         st.dataframe(
             pd.DataFrame(
                 [
                     {"trace set": i.name, "traces": i.traces, "candidates": i.candidates, "without text": i.no_text,
-                     "format": i.format, "from": i.source}
+                     "format": i.format, **({"from": i.source} if admin else {})}  # a server path: admins only
                     for i in infos
                 ]
             ),
@@ -80,9 +83,9 @@ def _import(workspace: Workspace, upload: object, path: str, name: str, form: st
                 file = Path(tmp) / Path(getattr(upload, "name", "traces.jsonl")).name
                 file.write_bytes(upload.getvalue())  # type: ignore[attr-defined]
             else:
-                file = Path(path).expanduser()
-                if not file.is_file():
-                    raise InvalidInputError(f"{path}: no such file on the server.")
+                file = check_ingest_file(
+                    path, workspace.settings.ingest_roots, "Importing a trace file", "Upload the file instead."
+                )
             records = read_openinference(file) if form == "openinference" else read_jsonl(file)
             with st.spinner("Importing traces…"):
                 report = workspace.traces.import_traces(name, records, file.name if upload else str(file), form)
@@ -96,7 +99,8 @@ def imported(workspace: Workspace, report: TraceImportReport) -> None:
     """Record the import in the audit trail and say what it brought in (and skipped) above the trace sets,
     after the rerun that lists it."""
     info = report.info
-    audit(workspace.settings.data_dir, "import traces", info.name, info.source)
+    # The audit table is shown to every visitor: the source (a server path or URL) is not in it.
+    audit(workspace.settings.data_dir, "import traces", info.name, f"{info.format}, {info.traces} traces")
     text = f"Trace set '{info.name}': {info.traces} traces, {info.candidates} candidates"
     text += f" imported in {report.seconds:.1f} s."
     if report.skipped_count:

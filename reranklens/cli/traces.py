@@ -77,7 +77,7 @@ def cmd_import(workspace: Workspace, args: argparse.Namespace) -> int:
             raise InvalidInputError("--format is for a trace FILE: spans pulled from Phoenix are OpenInference.")
         from reranklens.retrieve.phoenix import phoenix_source, pull_phoenix
 
-        records = pull_phoenix(args.from_phoenix, args.project or "")
+        records = pull_phoenix(args.from_phoenix, args.project or "", workspace.settings)
         source = phoenix_source(args.from_phoenix, args.project)
         report = workspace.traces.import_traces(args.name, records, source, "openinference")
     else:

@@ -1,5 +1,5 @@
 """The first stage (query -> candidates): the Chroma store, vector and BM25 search, reciprocal rank fusion;
 or another application's logged first stage (trace files, attached stores, spans pulled from Phoenix).
 
-May import: config, errors, types.
+May import: config, errors, types, and access (credentials stripped from addresses a person typed).
 """

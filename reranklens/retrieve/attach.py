@@ -14,11 +14,13 @@ every file's path, size and modification time.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import os
 import shutil
+import stat
 import threading
 import time
 from collections.abc import Sequence
@@ -29,6 +31,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from reranklens.access.hosts import strip_credentials
+from reranklens.config import Settings
 from reranklens.errors import InvalidInputError, StoreUnavailableError
 from reranklens.retrieve.conventions import MetadataKeys, majority_convention, map_chunk
 from reranklens.retrieve.store import StoredChunks
@@ -41,6 +45,10 @@ SNAPSHOT_DIR = "attached"
 READ_BATCH = 1000
 PROBE_SIZE = 5
 CHROMA_DEFAULT_EF = "default"
+PARTIAL_PREFIX = ".partial-"
+# Free space a snapshot copy must leave on the data dir's disk.
+FREE_SPACE_RESERVE = 256 * 2**20
+PROCESS_STARTED = time.time()
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,7 @@ class Attachment:
 
     @property
     def is_server(self) -> bool:
-        return self.source.startswith(("http://", "https://"))
+        return is_server_source(self.source)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,21 +127,30 @@ class AttachmentRegistry:
         os.replace(temporary, self.path)
 
 
-def parse_server(source: str) -> tuple[str, int]:
-    """``http://HOST:PORT`` -> (host, port); the port defaults to Chroma's 8000."""
-    parsed = urlparse(source)
-    if not parsed.hostname:
-        raise InvalidInputError(f"'{source}' is not a server address: use http://HOST:PORT.")
-    return parsed.hostname, parsed.port or 8000
+def is_server_source(source: str) -> bool:
+    """True for a Chroma server's address (``http(s)://``), False for a directory."""
+    return source.strip().startswith(("http://", "https://"))
 
 
-def directory_fingerprint(path: Path) -> str:
-    """A hash of every file's relative path, size and modification time under ``path``."""
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        stat = file.stat()
-        digest.update(f"{file.relative_to(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:16]
+def attachment_source(source: str) -> str:
+    """``source`` as the registry stores and shows it: a server's URL without ``user:password@``, a
+    directory resolved."""
+    if is_server_source(source):
+        return strip_credentials(source)
+    return str(Path(source.strip()).expanduser().resolve())
+
+
+def parse_server(source: str) -> tuple[str, int, bool]:
+    """``http(s)://HOST:PORT`` -> (host, port, ssl); the port defaults to Chroma's 8000 (443 over https)."""
+    parsed = urlparse(source.strip())
+    try:
+        port = parsed.port
+    except ValueError:
+        port = -1
+    if not parsed.hostname or port == -1:
+        raise InvalidInputError(f"'{strip_credentials(source)}' is not a server address: use http://HOST:PORT.")
+    ssl = parsed.scheme == "https"
+    return parsed.hostname, port or (443 if ssl else 8000), ssl
 
 
 class AttachedStore:
@@ -143,10 +160,11 @@ class AttachedStore:
     same way; it is always this attachment's collection.
     """
 
-    def __init__(self, attachment: Attachment, data_dir: Path) -> None:
+    def __init__(self, attachment: Attachment, settings: Settings) -> None:
         self.attachment = attachment
-        self.data_dir = data_dir
-        self._client, self.revision = _open_client(attachment.source, data_dir / SNAPSHOT_DIR / attachment.name)
+        self.data_dir = settings.data_dir
+        snapshots = self.data_dir / SNAPSHOT_DIR / attachment.name
+        self._client, self.revision = _open_client(attachment.source, snapshots, settings)
         self._collection = _get_collection(self._client, attachment.collection, attachment.source)
 
     # -- VectorStore's read interface ------------------------------------------------------------
@@ -223,42 +241,150 @@ class AttachedStore:
         return majority_convention(sample.get("metadatas") or [])
 
 
-def _open_client(source: str, snapshot_root: Path) -> tuple[Any, str]:
+def _open_client(source: str, snapshot_root: Path, settings: Settings) -> tuple[Any, str]:
     """A Chroma client on the attached source, and a revision string for caches."""
+    if is_server_source(source):
+        return _open_server(source, settings), "server"
+    return _open_directory(source, snapshot_root)
+
+
+def _open_server(source: str, settings: Settings) -> Any:
+    """An ``HttpClient`` over https when the address says so. Chroma's credentials from the environment
+    (``CHROMA_CLIENT_AUTH_*``, a ``.env`` file) go only to the configured ``CHROMA_HOST``: an address a
+    person typed gets a client built from explicit settings alone."""
     import chromadb
 
-    settings = chromadb.Settings(anonymized_telemetry=False)
-    if source.startswith(("http://", "https://")):
-        host, port = parse_server(source)
-        try:
-            client = chromadb.HttpClient(host=host, port=port, settings=settings)
-            client.heartbeat()
-        except Exception as exc:  # noqa: BLE001 - chromadb raises bare Exceptions for connection problems
-            raise StoreUnavailableError(
-                f"Cannot reach the Chroma server at {host}:{port} ({type(exc).__name__}): is it running?"
-            ) from exc
-        return client, "server"
+    host, port, ssl = parse_server(source)
+    configured = bool(settings.chroma_host) and (host, port) == (
+        str(settings.chroma_host).lower(),
+        settings.chroma_port,
+    )
+    settings_type = chromadb.Settings if configured else _explicit_settings()
+    try:
+        client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=settings_type(anonymized_telemetry=False))
+        client.heartbeat()
+    except Exception as exc:  # noqa: BLE001 - chromadb raises bare Exceptions for connection problems
+        scheme = "https" if ssl else "http"
+        raise StoreUnavailableError(
+            f"Cannot reach the Chroma server at {scheme}://{host}:{port} ({type(exc).__name__}): is it running?"
+        ) from exc
+    return client
+
+
+@functools.cache
+def _explicit_settings() -> type[Any]:
+    """Chroma's ``Settings`` read from the arguments only, never from the environment or a ``.env`` file."""
+    import chromadb
+
+    class ExplicitSettings(chromadb.Settings):  # type: ignore[misc]
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[Any],
+            init_settings: Any,
+            env_settings: Any,
+            dotenv_settings: Any,
+            file_secret_settings: Any,
+        ) -> tuple[Any, ...]:
+            return (init_settings,)
+
+    return ExplicitSettings
+
+
+def _open_directory(source: str, snapshot_root: Path) -> tuple[Any, str]:
+    """A ``PersistentClient`` on a copy of the directory (see the module docstring), taken when the
+    directory changed since the last copy."""
+    import chromadb
+
     path = Path(source).expanduser()
     if not (path / "chroma.sqlite3").is_file():
         raise InvalidInputError(
             f"'{source}' is not a Chroma persistent directory (no chroma.sqlite3 in it): "
             "give the directory passed to chromadb.PersistentClient(path=...), or http://HOST:PORT of a server."
         )
-    fingerprint = directory_fingerprint(path)
+    files = plain_files(path)
+    fingerprint = directory_fingerprint(files)
     snapshot = snapshot_root / fingerprint
     if not (snapshot / ".complete").is_file():
+        snapshot_root.mkdir(parents=True, exist_ok=True)
+        clear_stale_partials(snapshot_root.parent)
+        check_free_space(source, sum(info.st_size for _, info in files), snapshot_root)
         started = time.perf_counter()
-        partial = snapshot_root / f".partial-{fingerprint}-{os.getpid()}"
+        partial = snapshot_root / f"{PARTIAL_PREFIX}{fingerprint}-{os.getpid()}"
         shutil.rmtree(partial, ignore_errors=True)
-        shutil.copytree(path, partial)
-        (partial / ".complete").touch()
-        shutil.rmtree(snapshot, ignore_errors=True)
-        os.replace(partial, snapshot)
+        try:
+            shutil.copytree(path, partial, symlinks=True)  # links were refused above; never follow one
+            (partial / ".complete").touch()
+            shutil.rmtree(snapshot, ignore_errors=True)
+            os.replace(partial, snapshot)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
         log.info("snapshot of %s taken in %.1f s", path, time.perf_counter() - started)
     for old in snapshot_root.iterdir():
-        if old.name != fingerprint and not old.name.startswith(".partial-"):
+        if old.name != fingerprint and not old.name.startswith(PARTIAL_PREFIX):
             shutil.rmtree(old, ignore_errors=True)
-    return chromadb.PersistentClient(path=str(snapshot), settings=settings), fingerprint
+    client = chromadb.PersistentClient(path=str(snapshot), settings=chromadb.Settings(anonymized_telemetry=False))
+    return client, fingerprint
+
+
+def plain_files(path: Path) -> list[tuple[Path, os.stat_result]]:
+    """Every file under ``path`` (relative path, ``lstat``), or ``InvalidInputError`` naming the first
+    symbolic link or special file: the copy must hold the directory's own files, never what a link points to
+    (a link to ``/etc`` would be copied into the data dir and searched)."""
+    files: list[tuple[Path, os.stat_result]] = []
+    for folder, folders, names in os.walk(path):  # a link to a folder is listed, never entered
+        for name in sorted(folders + names):
+            entry = Path(folder) / name
+            info = entry.lstat()
+            relative = entry.relative_to(path)
+            if stat.S_ISLNK(info.st_mode) or not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+                kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "a special file"
+                raise InvalidInputError(
+                    f"'{path}' holds {kind} ({relative}): a Chroma directory is copied with its own files only. "
+                    "Attach a copy without links, or its Chroma server (http://HOST:PORT)."
+                )
+            if stat.S_ISREG(info.st_mode):
+                files.append((relative, info))
+    return files
+
+
+def directory_fingerprint(files: Sequence[tuple[Path, os.stat_result]]) -> str:
+    """A hash of every file's relative path, size and modification time (``plain_files``)."""
+    digest = hashlib.sha256()
+    for relative, info in sorted(files, key=lambda item: str(item[0])):
+        digest.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def check_free_space(source: str, needed: int, target: Path) -> None:
+    """``InvalidInputError`` unless copying ``needed`` bytes leaves ``FREE_SPACE_RESERVE`` free at ``target``."""
+    free = shutil.disk_usage(target).free
+    if needed + FREE_SPACE_RESERVE > free:
+        raise InvalidInputError(
+            f"Copying '{source}' needs {needed / 2**20:,.0f} MiB, but the data dir has {free / 2**20:,.0f} MiB free "
+            f"(and keeps {FREE_SPACE_RESERVE // 2**20} MiB spare): free some space, or attach its Chroma server."
+        )
+
+
+def clear_stale_partials(attached_root: Path) -> None:
+    """Remove the ``.partial-*`` copies no process is still writing: their process has exited, or it is this
+    one's own pid from before it started (a restarted server in a container often gets the same pid)."""
+    for partial in attached_root.glob(f"*/{PARTIAL_PREFIX}*"):
+        if not _copy_in_progress(partial):
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def _copy_in_progress(partial: Path) -> bool:
+    try:
+        pid = int(partial.name.rsplit("-", 1)[-1])
+        if pid == os.getpid():
+            return partial.stat().st_mtime >= PROCESS_STARTED
+        os.kill(pid, 0)
+    except (ValueError, ProcessLookupError, FileNotFoundError):
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
 
 
 def _get_collection(client: Any, name: str, source: str) -> Any:
