@@ -21,17 +21,23 @@ from openinference.semconv.trace import DocumentAttributes, OpenInferenceSpanKin
 
 from reranklens.retrieve.traces import (
     ANSWER_TRACE_SEPARATOR,
+    NESTED_TOO_DEEPLY,
     LoggedAnswer,
     ParsedLine,
     Skipped,
     Trace,
     TraceCandidate,
+    load_json_line,
 )
 
 KIND = SpanAttributes.OPENINFERENCE_SPAN_KIND
 DOCUMENTS = SpanAttributes.RETRIEVAL_DOCUMENTS
 RETRIEVER = OpenInferenceSpanKindValues.RETRIEVER.value
 LLM = OpenInferenceSpanKindValues.LLM.value
+# Bounds of one import (it holds the trace store's write lock): documents kept per retriever span (a
+# reranker sees a few hundred candidates at most) and spans read per file or Phoenix pull.
+MAX_DOCUMENTS_PER_SPAN = 1_000
+MAX_SPANS = 100_000
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -67,35 +73,47 @@ def _hex(identifier: str) -> str:
     return identifier.removeprefix("0x")
 
 
-def documents(attributes: dict[str, Any]) -> list[TraceCandidate]:
-    """The retrieval documents of a span, in index order."""
-    candidates = []
-    index = 0
-    while any(key.startswith(f"{DOCUMENTS}.{index}.") for key in attributes):
-        prefix = f"{DOCUMENTS}.{index}."
-        logged_id = attributes.get(prefix + DocumentAttributes.DOCUMENT_ID)
-        text = attributes.get(prefix + DocumentAttributes.DOCUMENT_CONTENT)
-        score = attributes.get(prefix + DocumentAttributes.DOCUMENT_SCORE)
-        metadata = attributes.get(prefix + DocumentAttributes.DOCUMENT_METADATA) or {}
-        if isinstance(metadata, str):
-            try:
-                metadata = json.loads(metadata)
-            except json.JSONDecodeError:
-                metadata = {"metadata": metadata}
-        if not isinstance(metadata, dict):  # nested metadata was flattened: gather it back
-            metadata = {}
-        nested = prefix + DocumentAttributes.DOCUMENT_METADATA + "."
-        metadata.update({k.removeprefix(nested): v for k, v in attributes.items() if k.startswith(nested)})
-        candidates.append(
-            TraceCandidate(
-                id=str(logged_id) if logged_id not in (None, "") else f"doc-{index}",
-                text=text if isinstance(text, str) and text else None,
-                score=float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None,
-                metadata=metadata,
-            )
-        )
-        index += 1
-    return candidates
+def documents(attributes: dict[str, Any], limit: int = MAX_DOCUMENTS_PER_SPAN) -> tuple[list[TraceCandidate], int]:
+    """The first ``limit`` retrieval documents of a span, in index order, and how many the span holds.
+
+    One pass over the attributes: a span with thousands of documents has tens of thousands of flat keys
+    (``retrieval.documents.N.document.id|content|score|metadata...``), and the import runs under the trace
+    store's write lock. Documents are counted from 0 up to the first missing index.
+    """
+    prefix = DOCUMENTS + "."
+    fields: dict[int, dict[str, Any]] = {}
+    for key, value in attributes.items():
+        if not key.startswith(prefix):
+            continue
+        index, _, name = key[len(prefix) :].partition(".")
+        if name and index.isascii() and index.isdigit() and str(int(index)) == index:
+            fields.setdefault(int(index), {})[name] = value
+    total = 0
+    while total in fields:
+        total += 1
+    return [_candidate(index, fields[index]) for index in range(min(total, limit))], total
+
+
+def _candidate(index: int, fields: dict[str, Any]) -> TraceCandidate:
+    """One document from its fields (``document.id``, ``document.content``, ...), metadata gathered back."""
+    logged_id = fields.get(DocumentAttributes.DOCUMENT_ID)
+    text = fields.get(DocumentAttributes.DOCUMENT_CONTENT)
+    score = fields.get(DocumentAttributes.DOCUMENT_SCORE)
+    metadata = fields.get(DocumentAttributes.DOCUMENT_METADATA) or {}
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except (json.JSONDecodeError, RecursionError):
+            metadata = {"metadata": metadata}
+    metadata = dict(metadata) if isinstance(metadata, dict) else {}  # nested metadata was flattened: gather it
+    nested = DocumentAttributes.DOCUMENT_METADATA + "."
+    metadata.update({k.removeprefix(nested): v for k, v in fields.items() if k.startswith(nested)})
+    return TraceCandidate(
+        id=str(logged_id) if logged_id not in (None, "") else f"doc-{index}",
+        text=text if isinstance(text, str) and text else None,
+        score=float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None,
+        metadata=metadata,
+    )
 
 
 def read_openinference(path: Path) -> Iterator[ParsedLine]:
@@ -109,24 +127,40 @@ def _span_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]] | Skipped]:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            try:
-                span = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield Skipped(number, f"not JSON ({exc.msg})")
+            span, problem = load_json_line(line)
+            if problem:
+                yield Skipped(number, problem)
                 continue
             yield (number, span) if isinstance(span, dict) else Skipped(number, "not a JSON object")
 
 
-def spans_to_traces(spans: Iterable[tuple[int, dict[str, Any]] | Skipped]) -> Iterator[ParsedLine]:
-    """Numbered spans (a file's lines, or spans pulled from Phoenix) as traces; see ``read_openinference``."""
+def spans_to_traces(
+    spans: Iterable[tuple[int, dict[str, Any]] | Skipped],
+    max_documents: int = MAX_DOCUMENTS_PER_SPAN,
+    max_spans: int = MAX_SPANS,
+) -> Iterator[ParsedLine]:
+    """Numbered spans (a file's lines, or spans pulled from Phoenix) as traces; see ``read_openinference``.
+
+    At most ``max_spans`` spans are read and ``max_documents`` documents kept per retriever span; each cut
+    is reported as a ``Skipped`` line naming what was left out.
+    """
     answers: dict[str, tuple[str, str]] = {}
     retrieved: set[str] = set()
+    read = 0
     for item in spans:
         if isinstance(item, Skipped):
             yield item
             continue
         number, span = item
-        trace_id, span_id, attributes, end_time = span_fields(span)
+        read += 1
+        if read > max_spans:
+            yield Skipped(number, f"over {max_spans:,} spans in one import: this span and the rest were not read")
+            break
+        try:
+            trace_id, span_id, attributes, end_time = span_fields(span)
+        except RecursionError:
+            yield Skipped(number, NESTED_TOO_DEEPLY)
+            continue
         kind = str(attributes.get(KIND, "")).upper()
         if kind == LLM and trace_id:
             output = attributes.get(SpanAttributes.OUTPUT_VALUE)
@@ -144,6 +178,9 @@ def spans_to_traces(spans: Iterable[tuple[int, dict[str, Any]] | Skipped]) -> It
             # A second retrieval in the same trace gets TRACE.SPAN as its id.
             replay_id = trace_id if trace_id not in retrieved else f"{trace_id}{ANSWER_TRACE_SEPARATOR}{span_id}"
             retrieved.add(trace_id)
-            yield Trace(replay_id, query.strip(), tuple(documents(attributes)), line=number)
+            candidates, total = documents(attributes, max_documents)
+            yield Trace(replay_id, query.strip(), tuple(candidates), line=number)
+            if total > len(candidates):
+                yield Skipped(number, f"retriever span with {total:,} documents: kept the first {len(candidates):,}")
     for trace_id, (_, answer) in answers.items():
         yield LoggedAnswer(trace_id, answer)

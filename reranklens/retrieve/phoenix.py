@@ -24,12 +24,11 @@ import httpx
 from reranklens.access.hosts import strip_credentials
 from reranklens.config import Settings
 from reranklens.errors import InvalidInputError
-from reranklens.retrieve.openinference import LLM, RETRIEVER, spans_to_traces
+from reranklens.retrieve.openinference import LLM, MAX_SPANS, RETRIEVER, spans_to_traces
 from reranklens.retrieve.traces import ParsedLine
 
 log = logging.getLogger(__name__)
 
-MAX_SPANS = 100_000
 TIMEOUT_S = 30
 
 

@@ -42,6 +42,7 @@ TRACE_FORMATS = ("jsonl", "openinference")
 IMPORT_CACHE_KIB = 64 * 1024
 MAX_REPORTED = 20  # skipped lines / duplicate ids listed in full; the rest are counted
 ANSWER_TRACE_SEPARATOR = "."  # a second retrieval in one OpenInference trace: TRACE.SPAN
+NESTED_TOO_DEEPLY = "nested too deeply to read"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS trace_sets (
@@ -172,10 +173,9 @@ def trace_search(trace: Trace, set_name: str) -> SearchResult:
 
 def parse_trace_line(line: str, number: int) -> Trace | Skipped:
     """One JSONL line as a ``Trace``, or why it is not one."""
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return Skipped(number, f"not JSON ({exc.msg})")
+    data, problem = load_json_line(line)
+    if problem:
+        return Skipped(number, problem)
     if not isinstance(data, dict):
         return Skipped(number, "not a JSON object")
     trace_id, query = data.get("trace_id"), data.get("query")
@@ -201,6 +201,17 @@ def parse_trace_line(line: str, number: int) -> Trace | Skipped:
         timestamp=str(timestamp) if timestamp is not None else None,
         line=number,
     )
+
+
+def load_json_line(line: str) -> tuple[Any, str | None]:
+    """(the JSON value of one line, None), or (None, why it is not JSON). A value nested deeper than
+    Python's recursion limit (``[[[[...``) gets a reason too, never a ``RecursionError``."""
+    try:
+        return json.loads(line), None
+    except json.JSONDecodeError as exc:
+        return None, f"not JSON ({exc.msg})"
+    except RecursionError:
+        return None, NESTED_TOO_DEEPLY
 
 
 def parse_candidate(item: Any) -> TraceCandidate | str:
