@@ -191,3 +191,36 @@ def test_sources_are_shown_to_admins_only(their_chroma: Path, data_dir: Path, mo
     assert "theirs" in viewer and "support-bot" in viewer  # the tables are there,
     assert str(their_chroma) not in viewer and str(FIXTURE) not in viewer  # their sources are not
     assert str(FIXTURE.parent) not in viewer and str(their_chroma.parent) not in viewer
+
+
+def test_the_corpus_page_imports_trace_files_only_inside_the_roots(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, outside = tmp_path / "logs", tmp_path / "private"
+    root.mkdir()
+    outside.mkdir()
+    secret = outside / "traces.jsonl"
+    shutil.copy(FIXTURE, secret)
+    (root / "escape.jsonl").symlink_to(secret)  # inside the root, pointing out of it
+    shutil.copy(FIXTURE, root / "support_bot.jsonl")
+
+    def imported(path: Path, name: str) -> tuple[list[str], list[str]]:
+        at.text_input(key="corpus.trace_path").input(str(path))
+        at.text_input(key="corpus.trace_name").input(name)
+        submit(at, "Import traces")
+        return [unescaped(e.value) for e in at.error], [unescaped(s.value) for s in at.success]
+
+    at = run_ok(page("corpus"))
+    (error,), _ = imported(secret, "off")
+    assert error.startswith("Importing a trace file on the server is off") and "RERANKLENS_INGEST_ROOTS" in error
+
+    monkeypatch.setenv("RERANKLENS_INGEST_ROOTS", str(root))
+    get_workspace.clear()  # the app reads its settings once per process
+    at = run_ok(page("corpus"))
+    (error,), _ = imported(secret, "outside")
+    assert "is outside the folders this server may ingest from" in error
+    (error,), _ = imported(root / "escape.jsonl", "escape")
+    assert "(through a symbolic link or '..')" in error and str(outside) not in error
+    assert Workspace(Settings.from_env()).traces.names() == []
+    errors, (success,) = imported(root / "support_bot.jsonl", "inside")
+    assert not errors and "Trace set 'inside': 2 traces" in success
