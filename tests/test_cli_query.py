@@ -24,7 +24,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(FIXTURE_DOCS, root / "docs")
     path = root / "store"
     path.mkdir()
-    # The first `query` or `collections` in a new data dir ingests the bundled demo: not wanted here.
+    # A command on `demo` in a new data dir ingests the bundled demo: not wanted here.
     (path / ".demo-ingested").touch()
     return path
 
