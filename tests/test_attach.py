@@ -204,7 +204,8 @@ def test_a_full_session_on_a_server_leaves_its_collections_unchanged(
     assert code == 0, err
     assert json.loads(out)["convention"] == "llamaindex" and json.loads(out)["source"] == url
     workspace = Workspace(settings)
-    full_session(workspace, capsys, "li_nodes", test_cross_encoder_dir, hashlib.sha1(b"password-reset.md").hexdigest())
+    # The nodes' ref_doc_id is a sha1 digest: documents are named by their file instead.
+    full_session(workspace, capsys, "li_nodes", test_cross_encoder_dir, "password-reset.md")
     import chromadb
 
     client = chromadb.HttpClient(host="127.0.0.1", port=server.port)
