@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reranklens.config import DEMO_DIR, Settings
-from reranklens.workspace import DEMO_COLLECTION, Workspace
+from reranklens.ingest.demo import DEMO_COLLECTION
+from reranklens.workspace import Workspace
 
 
 def demo_queries(limit: int) -> list[str]:

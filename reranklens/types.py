@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SearchMode = Literal["vector", "bm25", "hybrid", "logged"]
 # What a user can ask for; "logged" is a replayed trace's fixed first stage (see retrieve/traces.py).
 SEARCH_MODES: tuple[SearchMode, ...] = ("vector", "bm25", "hybrid")
 HEADING_SEPARATOR = " > "
+
+
+class Embedder(Protocol):
+    """Anything that maps texts to float32 unit vectors of a fixed dimension (``ingest.embed`` makes them;
+    search, attaching and evaluation only call them, so the protocol lives here, below all of them)."""
+
+    name: str
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)

@@ -142,8 +142,8 @@ def test_llamaindex_metadata_maps_without_flags_and_flags_override(
     report = workspace.attach(str(their_dir), "li_nodes", EMBEDDER)
     assert report.attachment.convention == "llamaindex" and report.warnings == ()
     hit = workspace.search(PASSWORD_QUERY, "li_nodes", "vector", 1).hits[0]
-    ref = hashlib.sha1(b"password-reset.md").hexdigest()
-    assert (hit.chunk.doc_id, hit.chunk.source) == (ref, "password-reset.md")
+    # Its ref_doc_id is a sha1 hex digest (as unreadable as a UUID): the file name stands in for it.
+    assert (hit.chunk.doc_id, hit.chunk.source) == ("password-reset.md", "password-reset.md")
     assert hit.chunk.heading and hit.chunk.chunk_id.startswith("node-")
 
     code, _, err = run_cli(
@@ -204,7 +204,8 @@ def test_a_full_session_on_a_server_leaves_its_collections_unchanged(
     assert code == 0, err
     assert json.loads(out)["convention"] == "llamaindex" and json.loads(out)["source"] == url
     workspace = Workspace(settings)
-    full_session(workspace, capsys, "li_nodes", test_cross_encoder_dir, hashlib.sha1(b"password-reset.md").hexdigest())
+    # The nodes' ref_doc_id is a sha1 digest: documents are named by their file instead.
+    full_session(workspace, capsys, "li_nodes", test_cross_encoder_dir, "password-reset.md")
     import chromadb
 
     client = chromadb.HttpClient(host="127.0.0.1", port=server.port)

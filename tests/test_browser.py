@@ -19,7 +19,8 @@ from app_server import REPO, chromium, running_app, skip_without_chromium
 from playwright.sync_api import Browser, Dialog, Page, expect
 
 from reranklens.golden.store import GoldenStore
-from reranklens.workspace import DEMO_COLLECTION, Workspace
+from reranklens.ingest.demo import DEMO_COLLECTION
+from reranklens.workspace import Workspace
 
 if TYPE_CHECKING:
     from fixtures_page import XssDoc

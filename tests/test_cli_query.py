@@ -24,7 +24,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(FIXTURE_DOCS, root / "docs")
     path = root / "store"
     path.mkdir()
-    # The first `query` or `collections` in a new data dir ingests the bundled demo: not wanted here.
+    # A command on `demo` in a new data dir ingests the bundled demo: not wanted here.
     (path / ".demo-ingested").touch()
     return path
 
@@ -153,3 +153,18 @@ def test_collections_listing(run: Run, ingested: str) -> None:
     assert listing[ingested]["doc_count"] == 3
     assert listing[ingested]["embedder"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert listing[ingested]["chunk_count"] > 3
+
+
+def test_collections_on_an_empty_data_dir_says_how_to_start_and_ingests_nothing(
+    tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only a command on ``demo`` ingests the demo; listing an empty data dir names the ways to start."""
+    empty = tmp_path / "fresh"
+    code = cli.main(["--data-dir", str(empty), "collections"])
+    out, err = capsys.readouterr()
+    assert code == 0 and err == ""
+    assert out.startswith("No collections yet: reranklens demo (the bundled Acme Cloud demo), reranklens ingest")
+    assert not (empty / ".demo-ingested").exists()
+    assert Workspace(Settings(data_dir=empty)).collections() == []
+    assert cli.main(["--data-dir", str(empty), "collections", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []

@@ -71,7 +71,7 @@ def test_users_querying_and_labeling_at_once_share_models_and_lose_no_label(
 
     assert {e for r in results for e in r["embedders"]} == {id(ws.embedder())}
     assert {r for result in results for r in result["rerankers"]} == {id(ws.reranker())}
-    assert len(ws._embedders) == 1 and len(ws._rerankers) == 1
+    assert len(ws._embedders) == 1 and len(ws.rerankers.keys) == 1
     # Every label is stored with the grade and the writer that wrote it (each target is written once).
     written = {label for r in results for label in r["labels"]}
     stored = {(j.query_id, j.target_id, j.grade, j.who) for j in ws.golden.judgements("team")}

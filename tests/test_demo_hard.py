@@ -16,8 +16,9 @@ from reranklens.config import DEMO_DIR, Settings
 from reranklens.errors import InvalidInputError
 from reranklens.evaluate.pipelines import EvalConfig, evaluate
 from reranklens.golden.beir import read_beir_judgements
+from reranklens.ingest.demo import DEMO_COLLECTION, DEMO_HARD_SET
 from reranklens.views.tour import load_tour
-from reranklens.workspace import DEMO_COLLECTION, DEMO_HARD_SET, Workspace
+from reranklens.workspace import Workspace
 
 pytest_plugins = ["fixtures_page"]
 

@@ -15,7 +15,7 @@ from packaging.requirements import Requirement
 from page_env import FOREIGN_ENV
 from streamlit.testing.v1 import AppTest
 
-import reranklens.workspace as workspace_module
+import reranklens.rerank.loaded as loaded_module
 from components.shared import keys
 from components.shared.resources import get_workspace
 from reranklens.config import Settings
@@ -40,19 +40,19 @@ def test_one_cache_entry_per_resolved_directory(tmp_path: Path, test_cross_encod
     dotted = f"{test_cross_encoder_dir.parent}/./{test_cross_encoder_dir.name}/"
     assert workspace.reranker(dotted) is first
     assert workspace.reranker(f"{test_cross_encoder_dir}/../{test_cross_encoder_dir.name}") is first
-    assert len(workspace._rerankers) == 1
+    assert len(workspace.rerankers.keys) == 1
 
 
 def test_the_cache_is_bounded_least_recently_used_out(tmp_path: Path, test_cross_encoder_dir: Path) -> None:
     workspace = Workspace(Settings(data_dir=tmp_path / "data"))
-    workspace.max_rerankers = 2
+    workspace.rerankers.capacity = 2
     a = str(test_cross_encoder_dir)
     b, c = (str(linked_copy(test_cross_encoder_dir, tmp_path / name)) for name in ("b", "c"))
     model_a = workspace.reranker(a)
     workspace.reranker(b)
     assert workspace.reranker(a) is model_a  # used again: now the most recent
     workspace.reranker(c)  # drops b, the least recently used
-    assert sorted(workspace._rerankers) == sorted([a, c])
+    assert sorted(workspace.rerankers.keys) == sorted([a, c])
 
 
 def test_a_load_blocks_only_its_own_model(
@@ -64,7 +64,7 @@ def test_a_load_blocks_only_its_own_model(
     loaded = workspace.reranker(str(test_cross_encoder_dir))
     slow = str(linked_copy(test_cross_encoder_dir, tmp_path / "slow"))
     started, release = threading.Event(), threading.Event()
-    real_make = workspace_module.make_reranker
+    real_make = loaded_module.make_reranker
 
     def make_reranker(source: str, settings: Settings):  # noqa: ANN202 - the engine's own loader, held up
         if source == slow:
@@ -72,7 +72,7 @@ def test_a_load_blocks_only_its_own_model(
             release.wait(timeout=120)
         return real_make(source, settings)
 
-    monkeypatch.setattr(workspace_module, "make_reranker", make_reranker)
+    monkeypatch.setattr(loaded_module, "make_reranker", make_reranker)
     loader = threading.Thread(target=workspace.reranker, args=(slow,))
     loader.start()
     try:
@@ -84,7 +84,7 @@ def test_a_load_blocks_only_its_own_model(
     finally:
         release.set()
         loader.join(timeout=120)
-    assert slow in workspace._rerankers
+    assert slow in workspace.rerankers.keys
 
 
 @pytest.fixture

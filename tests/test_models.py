@@ -123,3 +123,26 @@ def test_models_cli_lists_shows_and_removes(
     assert main(["models", "remove", "mine"]) == 0
     assert main(["models", "show", "mine"]) == 1
     assert "No model named 'mine'" in capsys.readouterr().err
+
+
+def test_the_local_hub_cache_is_read_as_snapshot_download_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``cached_snapshot`` reads the cache layout itself (no ``huggingface_hub.hf_api`` import) and must find
+    what ``snapshot_download(local_files_only=True)`` finds, and nothing it does not."""
+    from huggingface_hub import constants, snapshot_download
+
+    from reranklens.models.hub import cached_snapshot
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    repo = tmp_path / "models--org--cross-encoder"
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    (repo / "snapshots" / commit).mkdir(parents=True)
+    (repo / "snapshots" / commit / "config.json").write_text("{}", encoding="utf-8")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit, encoding="utf-8")
+    library = snapshot_download(repo_id="org/cross-encoder", local_files_only=True, cache_dir=tmp_path)
+    assert cached_snapshot("org/cross-encoder") == library == str(repo / "snapshots" / commit)
+    assert cached_snapshot("org/absent") is None
+    (repo / "refs" / "main").write_text("f" * 40, encoding="utf-8")  # a ref to a snapshot that is not there
+    assert cached_snapshot("org/cross-encoder") is None

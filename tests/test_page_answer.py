@@ -16,9 +16,10 @@ from streamlit.testing.v1 import AppTest
 from components.explore.answers import NO_KEY_HELP
 from components.explore.controls import EXAMPLE_QUERY
 from components.shared.resources import get_workspace
+from reranklens.ingest.demo import DEMO_COLLECTION
 from reranklens.views.answer import answer_contexts, build_messages, parse_citations
 from reranklens.views.explore import ExploreView
-from reranklens.workspace import DEMO_COLLECTION, Workspace
+from reranklens.workspace import Workspace
 
 pytest_plugins = ["fixtures_page", "fixtures_openai"]
 

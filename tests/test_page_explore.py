@@ -23,10 +23,11 @@ from components.explore.rankings import COLUMN_ROWS, SCORE_MEANINGS
 from components.shared import keys
 from components.shared.resources import get_workspace
 from reranklens.config import DEFAULT_RERANKER
+from reranklens.ingest.demo import DEMO_COLLECTION
 from reranklens.models.hub import local_model_path
 from reranklens.types import SearchMode
 from reranklens.views.explore import ExploreView
-from reranklens.workspace import DEMO_COLLECTION, Workspace
+from reranklens.workspace import Workspace
 
 if TYPE_CHECKING:
     from fixtures_page import XssDoc

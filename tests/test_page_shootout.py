@@ -21,10 +21,11 @@ from streamlit.testing.v1 import AppTest
 from components.explore.controls import EXAMPLE_QUERY
 from components.shared import keys
 from reranklens.config import Settings
+from reranklens.ingest.demo import DEMO_COLLECTION
 from reranklens.models.registry import ModelRegistry
 from reranklens.views.explore import display_name
 from reranklens.views.render import markdown_escape
-from reranklens.workspace import DEMO_COLLECTION, Workspace
+from reranklens.workspace import Workspace
 
 pytest_plugins = ["fixtures_page", "fixtures_openai", "fixtures_rerankers"]
 

@@ -20,8 +20,9 @@ from reranklens.evaluate.pipelines import (
 )
 from reranklens.evaluate.runs import RunStore
 from reranklens.evaluate.significance import compare_pipelines
+from reranklens.ingest.demo import DEMO_COLLECTION, DEMO_GOLDEN_SET, DEMO_HARD_SET
 from reranklens.views.render import markdown_escape
-from reranklens.workspace import DEMO_COLLECTION, DEMO_GOLDEN_SET, DEMO_HARD_SET, Workspace
+from reranklens.workspace import Workspace
 
 # Session-state key of this page (the others are in components.shared.keys).
 RERANK_PROBLEMS = "evaluate.rerank_problems"

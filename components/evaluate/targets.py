@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from reranklens.evaluate.pipelines import NAMED_RERANK, TRACE_PIPELINES, TRACE_STAGE, trace_for
-from reranklens.workspace import DEMO_COLLECTION, Workspace
+from reranklens.ingest.demo import DEMO_COLLECTION
+from reranklens.workspace import Workspace
 
 TRACE_NOTE = "No vector, bm25 or hybrid here: a trace set's first stage is the ranking your application logged."
 

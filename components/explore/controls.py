@@ -9,9 +9,9 @@ from typing import Any
 import streamlit as st
 
 from components.shared import keys
+from reranklens.ingest.demo import DEMO_COLLECTION
 from reranklens.retrieve.search import MAX_CANDIDATES
 from reranklens.views.explore import MAX_TOP_K, MIN_TOP_K
-from reranklens.workspace import DEMO_COLLECTION
 
 EXAMPLE_QUERY = "How do I reset my password in v2.4?"
 MIN_UI_CANDIDATES = 5

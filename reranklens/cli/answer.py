@@ -48,7 +48,7 @@ def add_answer_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 def cmd_answer(workspace: Workspace, args: argparse.Namespace) -> int:
     chat = ChatModel(workspace.settings, args.model)  # no key: refused before any search
-    ensure_demo(workspace)
+    ensure_demo(workspace, args.collection)
     view, no_reranker = workspace.explore(
         args.text, args.collection, args.mode, args.candidates, args.top_k, args.reranker
     )

@@ -9,6 +9,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from reranklens.ingest.demo import DEMO_COLLECTION
 from reranklens.types import IngestReport
 
 if TYPE_CHECKING:
@@ -24,8 +25,10 @@ def count(n: int, noun: str) -> str:
     return f"{n} {noun[:-1] + 'ies' if noun.endswith('y') and noun[-2:-1] not in 'aeiou' else noun + 's'}"
 
 
-def ensure_demo(workspace: Workspace) -> None:
-    if workspace.demo_pending():
+def ensure_demo(workspace: Workspace, collection: str) -> None:
+    """Ingest the bundled demo when a command works on ``demo`` in a data dir that never had it; a command
+    on any other collection never waits for it."""
+    if collection == DEMO_COLLECTION and workspace.demo_pending():
         print("First run: ingesting the bundled Acme Cloud demo into collection 'demo'...", file=sys.stderr)
         with ProgressBar(False) as bar:
             workspace.ingest_demo(bar.update)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reranklens.cli.common import EXIT_ERROR, EXIT_OK, ProgressBar, count, ensure_demo, print_report
+from reranklens.cli.common import EXIT_ERROR, EXIT_OK, ProgressBar, count, print_report
 from reranklens.ingest.chunking import ChunkingOptions
 from reranklens.types import IngestReport
 
@@ -64,13 +64,15 @@ def cmd_ingest(workspace: Workspace, args: argparse.Namespace) -> int:
 
 
 def cmd_collections(workspace: Workspace, args: argparse.Namespace) -> int:
-    ensure_demo(workspace)
     infos = workspace.collections()
     if args.json:
         print(json.dumps([info.__dict__ for info in infos], indent=2))
         return EXIT_OK
     if not infos:
-        print("No collections yet: reranklens ingest PATH --collection NAME")
+        print(
+            "No collections yet: reranklens demo (the bundled Acme Cloud demo), reranklens ingest PATH "
+            "--collection NAME, or reranklens attach CHROMA_DIR --collection NAME --embedder MODEL"
+        )
     for info in infos:
         docs = f"{count(info.doc_count, 'doc')}, " if info.doc_count is not None else ""
         attached = f"  attached read-only from {info.attached_from}" if info.attached_from else ""

@@ -166,7 +166,7 @@ def cmd_eval(workspace: Workspace, args: argparse.Namespace) -> int:
         check_baseline(baseline, config)
 
     if not config.traces:
-        ensure_demo(workspace)
+        ensure_demo(workspace, config.collection)
     with _QueryProgress() as bar:
         result = evaluate(workspace, config, bar.update)
     used = dict.fromkeys(p.reranker for p in result.pipelines.values() if p.reranker is not None)

@@ -1,4 +1,7 @@
-"""The ``reranklens`` command: builds the parser from one module per command group and runs a command.
+"""The ``reranklens`` command: finds the command in ``COMMANDS``, imports its module, and runs it.
+
+Only the module of the command being run is imported (with what it needs), so a cold ``query`` pays
+for no other command's imports; ``reranklens --help`` (or no command) loads them all to list them.
 
 Output for people goes to stdout as a table; ``--json`` prints one JSON object instead.
 Errors a user can fix print one line on stderr and exit 1; nothing prints a traceback unless
@@ -8,32 +11,47 @@ Errors a user can fix print one line on stderr and exit 1; nothing prints a trac
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from reranklens.cli.answer import add_answer_command
-from reranklens.cli.attach import add_attach_commands
 from reranklens.cli.common import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
-from reranklens.cli.corpus import add_demo_command, add_ingest_command, add_listing_commands
-from reranklens.cli.evaluate import add_eval_command
-from reranklens.cli.golden import add_golden_commands
-from reranklens.cli.models import add_models_commands, add_untrained_command
-from reranklens.cli.query import add_query_command
-from reranklens.cli.traces import add_traces_commands
 from reranklens.config import Settings
 from reranklens.errors import RerankLensError
-from reranklens.rerank.rerankers import AUTO_BACKEND, BACKENDS
-from reranklens.workspace import Workspace
+
+# Command name -> "module:function" that registers it on the top-level subparsers (a function may register
+# its siblings too: they share the module). The order is the order of ``reranklens --help``.
+COMMANDS: dict[str, str] = {
+    "ingest": "reranklens.cli.corpus:add_ingest_command",
+    "query": "reranklens.cli.query:add_query_command",
+    "collections": "reranklens.cli.corpus:add_listing_commands",
+    "delete": "reranklens.cli.corpus:add_listing_commands",
+    "make-untrained-reranker": "reranklens.cli.models:add_untrained_command",
+    "golden": "reranklens.cli.golden:add_golden_commands",
+    "eval": "reranklens.cli.evaluate:add_eval_command",
+    "answer": "reranklens.cli.answer:add_answer_command",
+    "models": "reranklens.cli.models:add_models_commands",
+    "demo": "reranklens.cli.corpus:add_demo_command",
+    "attach": "reranklens.cli.attach:add_attach_commands",
+    "detach": "reranklens.cli.attach:add_attach_commands",
+    "traces": "reranklens.cli.traces:add_traces_commands",
+}
+# Mirrors reranklens.rerank.rerankers.AUTO_BACKEND and BACKENDS (a test keeps them equal): importing the
+# rerankers module only to list the choices would cost every command its imports.
+RERANK_BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(command_of(argv))
     args = parser.parse_args(argv)
     _quiet_libraries(args.debug)
     try:
+        from reranklens.workspace import Workspace
+
         workspace = Workspace(Settings.from_env(data_dir=args.data_dir, rerank_backend=args.rerank_backend))
         return int(args.handler(workspace, args) or EXIT_OK)
     except RerankLensError as exc:
@@ -53,31 +71,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BUG
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser with ``command`` registered, or every command when ``command`` is None or unknown."""
     parser = argparse.ArgumentParser(
         prog="reranklens", description="RerankLens: ingest, search, rerank, label and evaluate."
     )
+    _add_global_options(parser)
+    commands = parser.add_subparsers(dest="command", required=True)
+    wanted = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for target in wanted:
+        _registration(target)(commands)
+    return parser
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command named in ``argv`` after the global options, or None (none given, or they do not parse:
+    the full parser then says what is wrong)."""
+    pre = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    _add_global_options(pre)
+    pre.add_argument("command", nargs="?")
+    try:
+        known, _ = pre.parse_known_args(argv)
+    except (argparse.ArgumentError, SystemExit):
+        return None
+    return known.command
+
+
+def _add_global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, help="where stores live (default: $RERANKLENS_DATA_DIR or data/store)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and library logs")
     parser.add_argument(
         "--rerank-backend",
-        choices=(AUTO_BACKEND, *BACKENDS),
+        choices=RERANK_BACKENDS,
         help="cross-encoder backend (default $RERANKLENS_RERANK_BACKEND or auto: the fastest that keeps the ranking)",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
 
-    add_ingest_command(commands)
-    add_query_command(commands)
-    add_listing_commands(commands)
-    add_untrained_command(commands)
-    add_golden_commands(commands)
-    add_eval_command(commands)
-    add_answer_command(commands)
-    add_models_commands(commands)
-    add_demo_command(commands)
-    add_attach_commands(commands)
-    add_traces_commands(commands)
-    return parser
+
+def _registration(target: str) -> Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]:
+    module, _, function = target.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def _quiet_libraries(debug: bool) -> None:

@@ -59,7 +59,7 @@ def cmd_query(workspace: Workspace, args: argparse.Namespace) -> int:
         raise InvalidInputError(
             "query needs the query text and --collection (or --trace NAME:TRACE_ID to replay a logged retrieval)."
         )
-    ensure_demo(workspace)
+    ensure_demo(workspace, args.collection)
     result = workspace.search(args.text, args.collection, args.mode, args.candidates, args.embedder)
     if args.rerank and len(names) > 1:
         return _query_several(workspace, args, result, names)

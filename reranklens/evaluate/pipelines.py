@@ -25,10 +25,9 @@ import numpy as np
 
 from reranklens.errors import InvalidInputError, ModelUnavailableError, RerankLensError
 from reranklens.golden.store import Level
-from reranklens.ingest.embed import Embedder
 from reranklens.rerank.rerankers import Reranker, rerank
 from reranklens.retrieve.search import check_candidates, check_query
-from reranklens.types import Hit, RerankCost, RerankResult, SearchMode, SearchResult
+from reranklens.types import Embedder, Hit, RerankCost, RerankResult, SearchMode, SearchResult
 from reranklens.workspace import Workspace
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +22,8 @@ from reranklens.errors import InvalidInputError, MissingOpenAIKeyError, ModelUna
 from reranklens.ingest.onnx_embed import INT8_SUFFIX, OnnxEmbedder, split_precision, unsupported_reason
 from reranklens.llm.client import openai_errors
 from reranklens.models.hub import load_model, local_model_path
+from reranklens.retrieve.attach import CHROMA_DEFAULT, CHROMA_DEFAULT_SAME_AS
+from reranklens.types import Embedder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -33,19 +35,6 @@ OPENAI_MODELS = {"text-embedding-3-small", "text-embedding-3-large", "text-embed
 OPENAI_BATCH = 256  # inputs per request; the API takes up to 2048
 OPENAI_TIMEOUT_S = 60.0
 EMBED_BACKENDS = ("auto", "onnx", "torch")
-# Chroma's own default embedding function (all-MiniLM-L6-v2 as ONNX, downloaded by Chroma on first use).
-CHROMA_DEFAULT = "chroma:default"
-CHROMA_DEFAULT_SAME_AS = "sentence-transformers/all-MiniLM-L6-v2"
-
-
-class Embedder(Protocol):
-    """Anything that maps texts to float32 unit vectors of a fixed dimension."""
-
-    name: str
-
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
-
-    def embed_query(self, text: str) -> np.ndarray: ...
 
 
 def canonical_embedder_name(name: str) -> str:

@@ -27,10 +27,9 @@ from reranklens.errors import (
 from reranklens.golden.beir import read_beir_judgements
 from reranklens.golden.store import GoldenStore
 from reranklens.ingest.chunking import ChunkingOptions, OffsetTokenizer, chunk_documents
-from reranklens.ingest.embed import Embedder
 from reranklens.ingest.readers import discover_files, is_beir_folder, read_beir_corpus, read_file
 from reranklens.retrieve.store import VectorStore, validate_collection_name
-from reranklens.types import Chunk, Document, IngestReport
+from reranklens.types import Chunk, Document, Embedder, IngestReport
 
 log = logging.getLogger(__name__)
 

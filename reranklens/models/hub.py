@@ -43,14 +43,30 @@ def local_model_path(name: str) -> str | None:
     if path.is_dir():
         return str(path.resolve())
     if name.count("/") <= 1 and not name.startswith(("/", ".", "~")):
-        try:
-            from huggingface_hub import snapshot_download
-
-            return snapshot_download(repo_id=name, local_files_only=True)
-        except Exception:  # noqa: BLE001 - any failure just means "not in the local cache"
-            log.debug("%s is not in the local Hugging Face cache", name)
+        cached = cached_snapshot(name)
+        if cached is not None:
+            return cached
+        log.debug("%s is not in the local Hugging Face cache", name)
     packaged = PACKAGED_MODELS.get(name)
     return packaged() if packaged else None
+
+
+def cached_snapshot(repo_id: str) -> str | None:
+    """The folder of ``repo_id``'s ``main`` revision in the local Hugging Face cache, or None.
+
+    Read from the cache's documented layout (``models--ORG--NAME/refs/main`` names the commit whose files
+    are under ``snapshots/COMMIT``) rather than by ``snapshot_download(local_files_only=True)``: that
+    imports ``huggingface_hub.hf_api`` (~0.2 s), a cost every cold ``query`` would pay for a lookup.
+    """
+    from huggingface_hub import constants
+
+    folder = Path(constants.HF_HUB_CACHE) / ("models--" + repo_id.replace("/", "--"))
+    try:
+        commit = (folder / "refs" / "main").read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    snapshot = folder / "snapshots" / commit
+    return str(snapshot) if commit and snapshot.is_dir() else None
 
 
 _HUB_PROBE_TTL_S = 60.0

@@ -46,6 +46,10 @@ def ort_session(path: Path, threads: int | None = None) -> Any:
     options.intra_op_num_threads = threads or physical_cores()
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # ORT's pool threads otherwise busy-wait after every run, taking the cores the next stage needs (a cold
+    # query's Chroma search ran ~1.5x slower behind them on 2 cores); a batch is long enough that waking
+    # the threads costs nothing measurable.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # CUDA provider chatter about fallbacks to CPU for shape ops
     return ort.InferenceSession(str(path), options, providers=ort_providers())
 

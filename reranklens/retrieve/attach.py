@@ -24,7 +24,7 @@ import stat
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -33,10 +33,10 @@ import numpy as np
 
 from reranklens.access.hosts import strip_credentials
 from reranklens.config import Settings
-from reranklens.errors import InvalidInputError, StoreUnavailableError
+from reranklens.errors import InvalidInputError, RerankLensError, StoreUnavailableError
 from reranklens.retrieve.conventions import MetadataKeys, majority_convention, map_chunk
 from reranklens.retrieve.store import StoredChunks
-from reranklens.types import Chunk, CollectionInfo
+from reranklens.types import Chunk, CollectionInfo, Embedder
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,11 @@ REGISTRY_FILE = "attachments.json"
 SNAPSHOT_DIR = "attached"
 READ_BATCH = 1000
 PROBE_SIZE = 5
+# The name Chroma records for its own default embedding function (all-MiniLM-L6-v2 as ONNX, downloaded
+# by Chroma on first use), the embedder name that loads it, and the same model as we ship it offline.
 CHROMA_DEFAULT_EF = "default"
+CHROMA_DEFAULT = "chroma:default"
+CHROMA_DEFAULT_SAME_AS = "sentence-transformers/all-MiniLM-L6-v2"
 PARTIAL_PREFIX = ".partial-"
 # Free space a snapshot copy must leave on the data dir's disk.
 FREE_SPACE_RESERVE = 256 * 2**20
@@ -64,6 +68,13 @@ class Attachment:
     dimension: int | None = None
     space: str = "l2"
     attached_at: float = 0.0
+
+    @classmethod
+    def new(cls, name: str, source: str, collection: str, embedder: str, keys: MetadataKeys | None) -> Attachment:
+        """An attachment made now, its source as the registry keeps it (``attachment_source``)."""
+        return cls(
+            name, attachment_source(source), collection, embedder, keys or MetadataKeys(), attached_at=time.time()
+        )
 
     @property
     def is_server(self) -> bool:
@@ -91,11 +102,14 @@ class AttachReport:
 
 
 class AttachmentRegistry:
-    """``attachments.json`` in the data dir: attached name -> ``Attachment``."""
+    """``attachments.json`` in the data dir: attached name -> ``Attachment``, and the stores opened on them."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / REGISTRY_FILE
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.data_dir = settings.data_dir
+        self.path = self.data_dir / REGISTRY_FILE
         self._lock = threading.Lock()
+        self._opened: dict[str, AttachedStore] = {}
 
     def all(self) -> dict[str, Attachment]:
         if not self.path.is_file():
@@ -115,10 +129,41 @@ class AttachmentRegistry:
             entries[attachment.name] = attachment.to_json()
             self._write(entries)
 
+    def open(self, name: str) -> AttachedStore | None:
+        """The read-only store of the attached collection ``name`` (opened once while its entry stays the
+        same), or None when ``name`` is not attached."""
+        attachment = self.get(name)
+        return None if attachment is None else self._open(attachment)
+
+    def _open(self, attachment: Attachment) -> AttachedStore:
+        with self._lock:
+            opened = self._opened.get(attachment.name)
+        if opened is None or opened.attachment != attachment:
+            opened = AttachedStore(attachment, self.settings)
+            with self._lock:
+                self._opened[attachment.name] = opened
+        return opened
+
+    def infos(self) -> list[CollectionInfo]:
+        """Every attached collection by name, marked with where it lives; one that cannot be opened now
+        (a server down, a directory moved) is listed with 0 chunks and a warning in the log."""
+        infos = []
+        for name, attachment in sorted(self.all().items()):
+            try:
+                info = self._open(attachment).info(name)
+            except RerankLensError as exc:
+                log.warning("attached collection %s unavailable: %s", name, exc)
+                info = CollectionInfo(name, attachment.embedder, 0)
+            infos.append(replace(info, attached_from=f"{attachment.source} :: {attachment.collection}"))
+        return infos
+
     def remove(self, name: str) -> None:
+        """Forget ``name`` and drop our snapshot copy of it (the attached store itself is not touched)."""
         with self._lock:
             entries = {n: a.to_json() for n, a in self.all().items() if n != name}
             self._write(entries)
+            self._opened.pop(name, None)
+        drop_snapshots(self.data_dir, name)
 
     def _write(self, entries: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -239,6 +284,55 @@ class AttachedStore:
 
     def detected_convention(self, sample: dict[str, Any]) -> str:
         return majority_convention(sample.get("metadatas") or [])
+
+
+def check_attachment(attachment: Attachment, store: AttachedStore, model: Embedder) -> AttachReport:
+    """Check an opened attachment against the embedder that should have built it, and detect its convention.
+
+    The stored vectors' dimension must match the embedder's (else ``InvalidInputError``); a probe embeds a
+    few stored documents and expects each to be its own nearest neighbour, and warns when fewer are
+    (another model, or documents embedded with extra text around them).
+    """
+    collection, embedder_name = attachment.collection, attachment.embedder
+    warnings: list[str] = []
+    if store.embedding_function_name() == CHROMA_DEFAULT_EF and embedder_name != CHROMA_DEFAULT:
+        warnings.append(
+            f"'{collection}' was created with Chroma's default embedding function (all-MiniLM-L6-v2 as ONNX); "
+            f"{CHROMA_DEFAULT_SAME_AS} is the same model (--embedder {CHROMA_DEFAULT} loads Chroma's own, "
+            "which needs the internet the first time)."
+        )
+    count = store.count()
+    sample = store.sample(PROBE_SIZE)
+    dimension = None
+    hits = total = 0
+    if count:
+        stored = np.asarray(sample["embeddings"], dtype=np.float32)
+        dimension = int(stored.shape[1])
+        produced = int(model.embed_query("dimension check").shape[0])
+        if produced != dimension:
+            raise InvalidInputError(
+                f"'{collection}' stores {dimension}-dimensional vectors, but embedder '{embedder_name}' makes "
+                f"{produced}-dimensional ones: name the embedder the collection was built with (--embedder)."
+            )
+        texts = [text or "" for text in sample["documents"] or []]
+        probe_ids = [i for i, text in zip(sample["ids"], texts, strict=True) if text.strip()]
+        vectors = model.embed_documents([t for t in texts if t.strip()]) if probe_ids else np.zeros((0, 0))
+        total = len(probe_ids)
+        for own_id, vector in zip(probe_ids, vectors, strict=True):
+            nearest = store.query(attachment.name, vector, 1)
+            hits += bool(nearest) and nearest[0][0].chunk_id == own_id
+        if hits < total:
+            warnings.append(
+                f"Probe: only {hits} of {total} stored documents are their own nearest neighbour when embedded "
+                f"with '{embedder_name}': the collection was probably built with another model, and vector "
+                "search will be poor. Attach again with the embedder its application uses."
+            )
+    else:
+        warnings.append(f"'{collection}' is empty: nothing to search yet.")
+    attachment = replace(
+        attachment, convention=store.detected_convention(sample), dimension=dimension, space=store.space()
+    )
+    return AttachReport(attachment, count, hits, total, tuple(warnings))
 
 
 def _open_client(source: str, snapshot_root: Path, settings: Settings) -> tuple[Any, str]:

@@ -7,7 +7,9 @@ often write Chroma use their own keys, recognised here without flags (flags over
   is the source; the heading is ``page N``.
 - LlamaIndex: ``ref_doc_id`` (the source document), ``file_name`` / ``file_path``, ``header_path``
   (markdown parser), and ``_node_content`` (the whole node as JSON, whose ``text`` stands in when
-  the Chroma document itself is empty).
+  the Chroma document itself is empty). A ``ref_doc_id`` that is an opaque UUID or hash (what LlamaIndex's
+  readers assign, new on every load) gives way to the file name, path or source: that is what a
+  person recognises in a table, and what stays the same when the application indexes the file again.
 
 Anything else: the chunk is its own document, and the source is empty.
 """
@@ -15,6 +17,8 @@ Anything else: the chunk is its own document, and the source is empty.
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -22,6 +26,8 @@ from typing import Any, Literal
 from reranklens.types import Chunk
 
 Convention = Literal["reranklens", "llamaindex", "langchain", "plain"]
+# A hex digest as a document id (sha1, sha256, md5): as unreadable as a UUID.
+_HEX_DIGEST = re.compile(r"^[0-9a-fA-F]{32,64}$")
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,19 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def is_opaque_id(value: str) -> bool:
+    """True for an id a person cannot read: a UUID (any version, with or without dashes) or a hex digest.
+
+    >>> is_opaque_id("bdc2a6b3-b160-4dff-9eb4-6fe8ea064179"), is_opaque_id("guide.md")
+    (True, False)
+    """
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return bool(_HEX_DIGEST.match(value))
+    return True
+
+
 def _node_content(meta: Mapping[str, Any]) -> dict[str, Any]:
     try:
         node = json.loads(str(meta.get("_node_content") or "{}"))
@@ -81,6 +100,9 @@ def map_chunk(chunk_id: str, text: str | None, meta: Mapping[str, Any] | None, k
         node_meta = node.get("metadata") if isinstance(node.get("metadata"), dict) else {}
         doc_id = _text(meta.get("ref_doc_id") or meta.get("document_id") or meta.get("doc_id"))
         source = _text(meta.get("file_path") or meta.get("file_name") or node_meta.get("file_name"))
+        readable = _text(meta.get("file_name") or node_meta.get("file_name") or source or meta.get("source"))
+        if readable and (not doc_id or is_opaque_id(doc_id)):
+            doc_id = readable
         heading = _text(meta.get("header_path") or node_meta.get("header_path")).strip("/").replace("/", " > ")
     elif convention == "langchain":
         source = _text(meta.get("source"))

@@ -7,13 +7,17 @@ line and no view; the others are unaffected. Pure assembly of engine results.
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from reranklens.errors import InvalidInputError
+from reranklens.errors import InvalidInputError, RerankLensError
 from reranklens.types import Chunk, RerankResult, SearchResult
 from reranklens.views.explore import ExploreView, check_top_k, latency_stages, reranked_view
+
+log = logging.getLogger(__name__)
 
 MAX_RERANKERS = 3
 
@@ -134,6 +138,23 @@ def shootout(search: SearchResult, results: dict[str, RerankResult | str], k: in
         for name, result in results.items()
     )
     return Shootout(search, k, outcomes)
+
+
+def run_shootout(
+    search: SearchResult, rerankers: Sequence[str], rerank: Callable[[SearchResult, str], RerankResult], k: int = 3
+) -> Shootout:
+    """Rerank ``search``'s candidates with each of (at most three) ``rerankers`` through ``rerank``, one
+    after another so each one's latency is its own. One that fails (cannot load, a 429, a timeout) gets
+    its error line; the others' results stand."""
+    check_top_k(k)
+    results: dict[str, RerankResult | str] = {}
+    for name in check_rerankers(list(rerankers)):
+        try:
+            results[name] = rerank(search, name)
+        except RerankLensError as exc:
+            log.info("reranker %s failed: %s", name, exc)
+            results[name] = str(exc)
+    return shootout(search, results, k)
 
 
 def reranker_latency(outcome: RerankerOutcome) -> dict[str, float]:
