@@ -246,7 +246,7 @@ def test_each_request_is_a_paid_call_of_the_guarded_user(
     """Listwise windows and pointwise requests (in worker threads) all count for the caller's user; the
     request over the limit is never sent."""
     limiter = RateLimiter(2)
-    with paid_calls(lambda: limiter.take("ann")), pytest.raises(LimitError, match="limit of 2 paid requests"):
+    with paid_calls(lambda model: limiter.take("ann")), pytest.raises(LimitError, match="limit of 2 paid requests"):
         rerank(make_reranker(name, chat_settings), QUERY, hits())
     assert len(chat_requests(chat_server)) == 2
     with pytest.raises(LimitError):
