@@ -53,11 +53,11 @@ def _paid_calls(limit: int) -> RateLimiter:
     return RateLimiter(limit)  # one per server process, shared by every session
 
 
-def paid_call_guard(settings: Settings, user: str | None = None) -> PaidCallGuard:
-    """What the chat client asks before each paid request: the model is allow-listed and ``user`` (default:
-    this session's) is under the hourly limit, which it takes one call from (``LimitError`` otherwise).
-    Without sign-in every visitor is "local" and shares one budget."""
-    limiter, who = _paid_calls(settings.paid_calls_per_hour), user or current_user()
+def paid_call_guard(settings: Settings) -> PaidCallGuard:
+    """What the chat client asks before each paid request: the model is allow-listed and this session's user
+    is under the hourly limit, which it takes one call from (``LimitError`` otherwise). Without sign-in every
+    visitor is "local" and shares one budget."""
+    limiter, who = _paid_calls(settings.paid_calls_per_hour), current_user()
     allowed = settings.allowed_chat_models
 
     def guard(model: str) -> None:
