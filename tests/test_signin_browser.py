@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from app_server import CHROMIUM, REPO, free_port, log_tail, skip_without_chromium, stop_process, wait_until_healthy
 from page_env import FOREIGN_ENV
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from reranklens.config import Settings
 from reranklens.workspace import Workspace
@@ -152,7 +152,8 @@ def test_an_unverified_address_is_a_viewer_and_a_viewer_sees_no_uploader(tmp_pat
             why = sidebar.locator("[data-testid='stAlert']").filter(has_text="has not verified")
             assert "you are a viewer" in why.inner_text() and "RERANKLENS_ADMIN_SUBS" in why.inner_text()
             boss.goto(f"{url}/corpus")
-            boss.get_by_text("Only admins upload files to this server").first.wait_for(timeout=120_000)
+            # Both places that upload (documents, a trace file) say so instead; some sit in a folded expander.
+            expect(boss.get_by_text("Only admins upload files to this server")).to_have_count(2, timeout=120_000)
             boss.wait_for_selector(READY, timeout=120_000)
             assert boss.locator("[data-testid='stFileUploader']").count() == 0
             boss.screenshot(path=str(SHOTS / "signin-unverified-no-uploader.png"))
@@ -160,6 +161,5 @@ def test_an_unverified_address_is_a_viewer_and_a_viewer_sees_no_uploader(tmp_pat
             admin = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
             sign_in(admin, url, "admin@team.org")
             admin.goto(f"{url}/corpus")
-            admin.locator("[data-testid='stFileUploader']").first.wait_for(timeout=120_000)
-            assert admin.locator("[data-testid='stFileUploader']").count() == 2  # documents and a trace file
+            expect(admin.locator("[data-testid='stFileUploader']")).to_have_count(2, timeout=120_000)
             browser.close()
