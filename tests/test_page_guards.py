@@ -110,7 +110,7 @@ def test_a_registered_llm_reranker_counts_every_request_of_a_viewer(shared: Open
 
 
 def test_a_trace_replay_counts_every_request(shared: OpenAIStubServer) -> None:
-    imported(Path())  # the support-bot trace set, in this test's store
+    imported(Settings.from_env().data_dir)  # the support-bot trace set, in this test's store
     at = signed_in("explore")
     at.query_params["trace"] = "support-bot:chat-0417"
     at.session_state[keys.RERANKER] = "gpt-judge"
