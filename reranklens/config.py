@@ -26,6 +26,8 @@ DEFAULT_PAID_CALLS_PER_HOUR = 60
 DEFAULT_MAX_TRAIN_STEPS = 5_000
 # Training runs and evaluations running at once on a shared server (more wait in the job queue).
 DEFAULT_MAX_JOBS = 1
+# Queued + running jobs one user may have at once, so one visitor cannot fill the queue.
+DEFAULT_MAX_JOBS_PER_USER = 2
 
 
 def _env_int(name: str, default: int | None) -> int | None:
@@ -54,6 +56,11 @@ def _env_seconds(name: str, default: float) -> float:
 def _env_list(name: str) -> tuple[str, ...]:
     """A comma-separated list, trimmed and lower-cased (addresses and @domains)."""
     return tuple(part.strip().lower() for part in os.environ.get(name, "").split(",") if part.strip())
+
+
+def _env_ids(name: str) -> tuple[str, ...]:
+    """A comma-separated list of ids, trimmed, case kept (OIDC subject ids are case-sensitive)."""
+    return tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
 
 
 def _env_paths(name: str) -> tuple[Path, ...]:
@@ -106,9 +113,13 @@ class Settings:
     max_train_steps: int = DEFAULT_MAX_TRAIN_STEPS
     # Jobs (training, evaluations, sweeps) running at once in the app's queue (reranklens.access.jobs).
     max_jobs: int = DEFAULT_MAX_JOBS
-    # With OIDC sign-in: addresses or @domains of admins and labelers (reranklens.access.roles).
+    max_jobs_per_user: int = DEFAULT_MAX_JOBS_PER_USER
+    # With OIDC sign-in: addresses or @domains of admins and labelers (granted only to verified addresses),
+    # and the provider's subject ids (``sub``, exact) of admins and labelers (reranklens.access.roles).
     admins: tuple[str, ...] = ()
     labelers: tuple[str, ...] = ()
+    admin_subs: tuple[str, ...] = ()
+    labeler_subs: tuple[str, ...] = ()
     # Hosts a visitor may make the server connect to (reranklens.access.hosts): Chroma servers to attach and
     # live retrievers to connect; empty: loopback only.
     attach_hosts: tuple[str, ...] = ()
@@ -146,6 +157,8 @@ class Settings:
             ingest_roots=_env_paths("RERANKLENS_INGEST_ROOTS"),
             admins=_env_list("RERANKLENS_ADMINS"),
             labelers=_env_list("RERANKLENS_LABELERS"),
+            admin_subs=_env_ids("RERANKLENS_ADMIN_SUBS"),
+            labeler_subs=_env_ids("RERANKLENS_LABELER_SUBS"),
             attach_hosts=_env_list("RERANKLENS_ATTACH_HOSTS"),
             connect_hosts=_env_list("RERANKLENS_CONNECT_HOSTS"),
             phoenix_url=env.get("RERANKLENS_PHOENIX_URL") or None,
@@ -155,6 +168,8 @@ class Settings:
             or DEFAULT_PAID_CALLS_PER_HOUR,
             max_train_steps=_env_int("RERANKLENS_MAX_TRAIN_STEPS", DEFAULT_MAX_TRAIN_STEPS) or DEFAULT_MAX_TRAIN_STEPS,
             max_jobs=_env_int("RERANKLENS_MAX_JOBS", DEFAULT_MAX_JOBS) or DEFAULT_MAX_JOBS,
+            max_jobs_per_user=_env_int("RERANKLENS_MAX_JOBS_PER_USER", DEFAULT_MAX_JOBS_PER_USER)
+            or DEFAULT_MAX_JOBS_PER_USER,
         )
         given = {key: value for key, value in overrides.items() if value is not None}
         return replace(settings, **given) if given else settings

@@ -1,5 +1,6 @@
 """The server's job queue with real threads: the cap on running jobs, a queued job starting when a slot
-frees, cancelling a queued and a running job, who may cancel, and failures captured in the list."""
+frees, cancelling a queued and a running job, who may cancel, failures captured in the list, the cap per
+user, and the submitter's paid-call guard carried into the job."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from reranklens.access.jobs import JobError, JobQueue, Report
 from reranklens.errors import InvalidInputError
+from reranklens.llm.budget import paid_calls, take_paid_call
 
 WAIT_S = 30  # a bound for a stuck thread, never a measured time
 
@@ -133,3 +135,36 @@ def test_a_full_queue_refuses_with_one_line() -> None:
 def test_the_cap_must_be_positive() -> None:
     with pytest.raises(JobError, match="RERANKLENS_MAX_JOBS must be at least 1"):
         JobQueue(max_running=0)
+
+
+def test_each_user_has_at_most_max_per_user_jobs_queued_or_running() -> None:
+    queue = JobQueue(max_running=1, max_per_user=2)
+    gates = [Gate(), Gate()]
+    for name, gate in zip("ab", gates, strict=True):
+        queue.submit("evaluate", name, "eve@team.org", gate)
+    with pytest.raises(JobError, match=r"^eve@team\.org already has 2 jobs queued or running, .*PER_USER\): wait"):
+        queue.submit("evaluate", "c", "eve@team.org", Gate())
+    other = Gate()
+    other.release.set()
+    queue.submit("train", "d", "ann@team.org", other)  # another user is not held up by eve's cap
+    gates[0].release.set()
+    assert queue.wait(1, WAIT_S).state == "done"
+    done = Gate("after")
+    done.release.set()
+    again = queue.submit("evaluate", "e", "eve@team.org", done)  # one ended: eve may queue again
+    gates[1].release.set()
+    assert queue.wait(again, WAIT_S).result == "after"
+
+
+def test_a_job_runs_with_its_submitters_paid_call_guard() -> None:
+    """The job's thread sees what the submitting run set (the paid-call guard), not an empty context."""
+    queue, counted = JobQueue(max_running=1), []
+
+    def work(cancel: threading.Event, report: Report) -> object:
+        take_paid_call("gpt-4o-mini")
+        return "ok"
+
+    with paid_calls(lambda model: counted.append(("ann", model))):
+        job = queue.submit("evaluate", "paid", "ann", work)
+    assert queue.wait(job, WAIT_S).state == "done"
+    assert counted == [("ann", "gpt-4o-mini")]

@@ -86,7 +86,7 @@ def test_the_upload_size_limit_of_one_request_is_the_file_limit() -> None:
 def test_the_answer_preview_offers_only_allowed_models_and_stops_at_the_hourly_limit(
     offline_page_env: None, openai_env: OpenAIStubServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("RERANKLENS_PAID_CALLS_PER_HOUR", "1")
+    monkeypatch.setenv("RERANKLENS_PAID_CALLS_PER_HOUR", "2")  # one click: two answers, each a paid request
     monkeypatch.setenv("RERANKLENS_CHAT_MODELS", "gpt-4o-mini,local-llama")
     get_workspace.clear()
     at = AppTest.from_file(str(APP), default_timeout=180).run()
@@ -100,5 +100,5 @@ def test_the_answer_preview_offers_only_allowed_models_and_stops_at_the_hourly_l
     at.button(key="answer.generate").click()
     at.run()
     [error] = [e.value for e in at.error]
-    assert "limit of 1 paid requests per hour" in error
+    assert "limit of 2 paid requests per hour" in error
     assert len(openai_env.requests) == sent  # refused before any request

@@ -10,11 +10,11 @@ from dataclasses import replace
 import pytest
 from openai_server import SLOW_S, OpenAIStubServer, _tokens
 
-from reranklens.access.limits import LimitError, RateLimiter
+from reranklens.access.limits import LimitError, RateLimiter, check_chat_model
 from reranklens.config import Settings
 from reranklens.errors import InvalidInputError, OpenAIRequestError
 from reranklens.llm.budget import paid_calls
-from reranklens.llm.client import usage_for
+from reranklens.llm.client import ChatModel, usage_for
 from reranklens.rerank.llm_reranker import (
     LlmReranker,
     parse_grade,
@@ -246,9 +246,45 @@ def test_each_request_is_a_paid_call_of_the_guarded_user(
     """Listwise windows and pointwise requests (in worker threads) all count for the caller's user; the
     request over the limit is never sent."""
     limiter = RateLimiter(2)
-    with paid_calls(lambda: limiter.take("ann")), pytest.raises(LimitError, match="limit of 2 paid requests"):
+    with paid_calls(lambda model: limiter.take("ann")), pytest.raises(LimitError, match="limit of 2 paid requests"):
         rerank(make_reranker(name, chat_settings), QUERY, hits())
     assert len(chat_requests(chat_server)) == 2
     with pytest.raises(LimitError):
         limiter.take("ann")  # both calls were ann's
     limiter.take("bob")  # another user's budget is untouched
+
+
+def test_each_retry_is_a_paid_call_and_a_model_off_the_list_sends_nothing(
+    chat_settings: Settings, chat_server: OpenAIStubServer
+) -> None:
+    """The guard is asked before every attempt: a failing server retried under a limit of 2 sees 2
+    requests, then the limit's line; the guard is told the model, so an allow-list can refuse it."""
+    limiter, models = RateLimiter(2), []
+
+    def guard(model: str) -> None:
+        models.append(model)
+        limiter.take("ann")
+
+    chat_server.fail_with = 500
+    reranker = LlmReranker("openai:gpt-4o-mini?mode=pointwise&concurrency=1", chat_settings, max_retries=5)
+    with paid_calls(guard), pytest.raises(LimitError, match="limit of 2 paid requests"):
+        rerank(reranker, QUERY, hits()[:1])
+    assert len(chat_requests(chat_server)) == 2 and models == ["gpt-4o-mini"] * 3
+
+    chat_server.reset()
+    with paid_calls(lambda model: check_chat_model(model, ["gpt-4o"])), pytest.raises(LimitError, match="gpt-4o-mini"):
+        rerank(make_reranker("openai:gpt-4o-mini", chat_settings), QUERY, hits())
+    assert chat_requests(chat_server) == []
+
+
+def test_answers_and_suggestions_count_each_request(chat_settings: Settings, chat_server: OpenAIStubServer) -> None:
+    """The chat client itself asks the guard: a completion and a streamed answer are one paid call each."""
+    limiter = RateLimiter(2)
+    chat = ChatModel(chat_settings)
+    messages = [{"role": "user", "content": "Question: rotate a key?"}]
+    with paid_calls(lambda model: limiter.take("ann")):
+        chat.complete(messages)
+        chat.stream(messages).consume()
+        with pytest.raises(LimitError):
+            chat.complete(messages)
+    assert len(chat_requests(chat_server)) == 2

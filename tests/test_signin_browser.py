@@ -10,17 +10,20 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from app_server import CHROMIUM, REPO, free_port, log_tail, skip_without_chromium, stop_process, wait_until_healthy
 from page_env import FOREIGN_ENV
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from reranklens.config import Settings
 from reranklens.workspace import Workspace
 
 oidc_provider_mock = pytest.importorskip("oidc_provider_mock")
+User = oidc_provider_mock.User
 
 DOCS = Path(__file__).parent / "fixtures" / "engine" / "docs"
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
@@ -51,15 +54,16 @@ def ingest_folder(page: Page, url: str, name: str) -> None:
     page.get_by_role("button", name="Ingest").click()
 
 
-def test_sign_in_journey_and_role_refusals(tmp_path: Path) -> None:
-    skip_without_chromium()
-    SHOTS.mkdir(exist_ok=True)
+@contextmanager
+def signin_app(tmp_path: Path, users: Sequence[User] = ()) -> Iterator[str]:
+    """The app with OIDC sign-in against a mock provider knowing ``users`` (any other typed subject signs
+    in with only ``email``: no ``email_verified``); yields its URL, fails on a traceback in its log."""
     data = tmp_path / "data"
     data.mkdir()
     (data / ".demo-ingested").touch()
     port, log = free_port(), tmp_path / "streamlit.log"
     url = f"http://127.0.0.1:{port}"
-    with oidc_provider_mock.run_server_in_thread(port=free_port()) as provider:
+    with oidc_provider_mock.run_server_in_thread(port=free_port(), user_claims=users) as provider:
         cwd = tmp_path / "server"
         (cwd / ".streamlit").mkdir(parents=True)
         (cwd / ".streamlit" / "secrets.toml").write_text(
@@ -77,7 +81,7 @@ def test_sign_in_journey_and_role_refusals(tmp_path: Path) -> None:
             "HF_HUB_OFFLINE": "1",
             "PYTHONPATH": str(REPO),
             "RERANKLENS_INGEST_ROOTS": str(DOCS),
-            "RERANKLENS_ADMINS": "admin@team.org",
+            "RERANKLENS_ADMINS": "admin@team.org,boss@team.org",
             "RERANKLENS_LABELERS": "@labelers.team.org",
         }
         command = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true"]
@@ -86,35 +90,76 @@ def test_sign_in_journey_and_role_refusals(tmp_path: Path) -> None:
             process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
         try:
             wait_until_healthy(process, url, log)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
-                )
-                viewer = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
-                sign_in(viewer, url, "viewer@team.org")
-                assert "viewer@team.org (viewer)" in viewer.locator("[data-testid='stSidebar']").inner_text().replace(
-                    "\u200b", ""
-                )
-                ingest_folder(viewer, url, "by-viewer")
-                refused = viewer.locator("[data-testid='stAlert']").filter(has_text="needs the admin role")
-                refused.wait_for(timeout=60_000)
-                assert "Ingesting documents needs the admin role" in refused.inner_text()
-                viewer.screenshot(path=str(SHOTS / "signin-viewer-refused.png"))
-
-                admin = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
-                sign_in(admin, url, "admin@team.org")
-                ingest_folder(admin, url, "by-admin")
-                admin.get_by_text("Collection 'by-admin'").wait_for(timeout=180_000)
-                admin.screenshot(path=str(SHOTS / "signin-admin-ingested.png"))
-                # The labeler's name comes from the identity, not from a free text field.
-                admin.goto(f"{url}/label")
-                name = admin.get_by_role("textbox", name="Your name (stored with each label)")
-                name.wait_for(timeout=120_000)
-                assert name.input_value() == "admin@team.org" and name.is_disabled()
-                browser.close()
+            yield url
         finally:
             stop_process(process)
-    names = [c.name for c in Workspace(Settings(data_dir=data)).collections()]
-    assert names == ["by-admin"], names
     server_log = log.read_text(encoding="utf-8", errors="replace")
     assert not re.search(r"Traceback", server_log), log_tail(log)
+
+
+def verified(email: str, is_verified: bool = True) -> User:
+    return User(sub=email, claims={"email": email, "email_verified": is_verified})
+
+
+def test_sign_in_journey_and_role_refusals(tmp_path: Path) -> None:
+    skip_without_chromium()
+    SHOTS.mkdir(exist_ok=True)
+    with signin_app(tmp_path, [verified("admin@team.org")]) as url:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+            )
+            viewer = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
+            sign_in(viewer, url, "viewer@team.org")
+            assert "viewer@team.org (viewer)" in viewer.locator("[data-testid='stSidebar']").inner_text().replace(
+                "\u200b", ""
+            )
+            ingest_folder(viewer, url, "by-viewer")
+            refused = viewer.locator("[data-testid='stAlert']").filter(has_text="needs the admin role")
+            refused.wait_for(timeout=60_000)
+            assert "Ingesting documents needs the admin role" in refused.inner_text()
+            viewer.screenshot(path=str(SHOTS / "signin-viewer-refused.png"))
+
+            admin = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
+            sign_in(admin, url, "admin@team.org")
+            ingest_folder(admin, url, "by-admin")
+            admin.get_by_text("Collection 'by-admin'").wait_for(timeout=180_000)
+            admin.screenshot(path=str(SHOTS / "signin-admin-ingested.png"))
+            # The labeler's name comes from the identity, not from a free text field.
+            admin.goto(f"{url}/label")
+            name = admin.get_by_role("textbox", name="Your name (stored with each label)")
+            name.wait_for(timeout=120_000)
+            assert name.input_value() == "admin@team.org" and name.is_disabled()
+            browser.close()
+    names = [c.name for c in Workspace(Settings(data_dir=tmp_path / "data")).collections()]
+    assert names == ["by-admin"], names
+
+
+def test_an_unverified_address_is_a_viewer_and_a_viewer_sees_no_uploader(tmp_path: Path) -> None:
+    """boss@team.org is listed in RERANKLENS_ADMINS, but the provider says the address is not verified:
+    a viewer, told why in one line, with no uploader on Corpus; the verified admin gets the uploaders."""
+    skip_without_chromium()
+    SHOTS.mkdir(exist_ok=True)
+    with signin_app(tmp_path, [verified("admin@team.org"), verified("boss@team.org", False)]) as url:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+            )
+            boss = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
+            sign_in(boss, url, "boss@team.org")
+            sidebar = boss.locator("[data-testid='stSidebar']")
+            assert "boss@team.org (viewer)" in sidebar.inner_text().replace("\u200b", "")
+            why = sidebar.locator("[data-testid='stAlert']").filter(has_text="has not verified")
+            assert "you are a viewer" in why.inner_text() and "RERANKLENS_ADMIN_SUBS" in why.inner_text()
+            boss.goto(f"{url}/corpus")
+            # Both places that upload (documents, a trace file) say so instead; some sit in a folded expander.
+            expect(boss.get_by_text("Only admins upload files to this server")).to_have_count(2, timeout=120_000)
+            boss.wait_for_selector(READY, timeout=120_000)
+            assert boss.locator("[data-testid='stFileUploader']").count() == 0
+            boss.screenshot(path=str(SHOTS / "signin-unverified-no-uploader.png"))
+
+            admin = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
+            sign_in(admin, url, "admin@team.org")
+            admin.goto(f"{url}/corpus")
+            expect(admin.locator("[data-testid='stFileUploader']")).to_have_count(2, timeout=120_000)
+            browser.close()

@@ -17,8 +17,9 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from components.shared import keys
-from components.shared.identity import audit, require_role
+from components.shared.identity import audit, has_role, require_role
 from components.shared.resources import show_error
+from components.shared.uploads import UPLOADS_FOR_ADMINS, checked_uploads
 from reranklens.access.limits import check_uploads
 from reranklens.access.roots import ROOTS_VARIABLE, check_ingest_folder
 from reranklens.config import DEFAULT_EMBEDDER
@@ -184,8 +185,11 @@ def ingest_controls(workspace: Workspace, collections: list[str]) -> IngestReque
     source = st.radio("Documents", [UPLOAD, FOLDER], key=keys.CORPUS_SOURCE, horizontal=True)
     uploads: list[UploadedFile] = []
     folder = ""
-    if source == UPLOAD:
+    if source == UPLOAD and not has_role(settings, "admin"):
+        st.caption(UPLOADS_FOR_ADMINS)  # no uploader: a viewer's files never reach the server
+    elif source == UPLOAD:
         uploads = st.file_uploader("Files (.md .txt .html .pdf)", type=UPLOAD_TYPES, accept_multiple_files=True) or []
+        uploads = checked_uploads(uploads, settings.max_file_mb)
     else:
         if not settings.ingest_roots:
             st.info(

@@ -13,7 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from components.shared import keys
-from components.shared.identity import audit, current_role, require_role
+from components.shared.identity import audit, current_role, has_role, require_role
+from components.shared.uploads import UPLOADS_FOR_ADMINS, checked_uploads
 from reranklens.access.roots import check_ingest_file
 from reranklens.errors import RerankLensError
 from reranklens.retrieve.openinference import read_openinference
@@ -49,14 +50,19 @@ def render_trace_sets(workspace: Workspace) -> None:
         st.caption(
             "Logged retrievals of your application: JSONL (one trace a line, see the README) or OpenInference spans."
         )
-        upload = st.file_uploader("Trace file", type=["jsonl", "json", "ndjson"], key="corpus.trace_upload")
+        upload, refused = None, False
+        if has_role(workspace.settings, "admin"):
+            upload = st.file_uploader("Trace file", type=["jsonl", "json", "ndjson"], key="corpus.trace_upload")
+            refused = upload is not None and not checked_uploads([upload], workspace.settings.max_file_mb)
+        else:
+            st.caption(UPLOADS_FOR_ADMINS)  # no uploader: a viewer's files never reach the server
         path = st.text_input(
             "…or a path on the server", key="corpus.trace_path", placeholder="/var/log/rag/traces.jsonl"
         )
         left, right = st.columns(2)
         name = left.text_input("Trace set name", key="corpus.trace_name")
         form = right.selectbox("Format", TRACE_FORMATS, key="corpus.trace_format")
-        if st.form_submit_button("Import traces", type="primary"):
+        if st.form_submit_button("Import traces", type="primary") and not refused:
             _import(workspace, upload, path.strip(), name.strip(), form)
 
 

@@ -12,13 +12,11 @@ from dataclasses import replace
 import streamlit as st
 
 from components.shared import keys
-from components.shared.identity import paid_call_guard
 from components.shared.jobs import follow, submit
 from reranklens.access.jobs import JobError, Report
 from reranklens.evaluate import charts as eval_charts
 from reranklens.evaluate.pipelines import EvalConfig, EvalResult, evaluate
 from reranklens.evaluate.runs import RunStore
-from reranklens.llm.budget import paid_calls
 from reranklens.workspace import Workspace
 
 
@@ -27,13 +25,11 @@ def _name(config: EvalConfig) -> str:
 
 
 def start_evaluation(workspace: Workspace, config: EvalConfig, runs: RunStore, label: str) -> None:
-    """Queue the evaluation of ``config``; the job saves the run under ``label`` when it ends."""
-
-    guard = paid_call_guard(workspace.settings)  # LLM requests count for the user who started it
+    """Queue the evaluation of ``config``; the job saves the run under ``label`` when it ends. Its LLM
+    requests count for the user who started it (the job runs with this run's paid-call guard)."""
 
     def work(cancel: threading.Event, report: Report) -> tuple[EvalResult, int]:
-        with paid_calls(guard):
-            result = evaluate(workspace, config, report, cancel)
+        result = evaluate(workspace, config, report, cancel)
         return result, runs.save(result.to_json(), label)
 
     st.session_state[keys.EVAL_JOB] = submit(workspace.settings, "evaluate", _name(config), work)
@@ -56,14 +52,11 @@ def finish_evaluation(workspace: Workspace) -> None:
 def start_sweep(workspace: Workspace, config: EvalConfig, candidates: list[int]) -> None:
     """Queue one job that evaluates ``config`` again at each N of ``candidates``."""
 
-    guard = paid_call_guard(workspace.settings)
-
     def work(cancel: threading.Event, report: Report) -> dict[int, EvalResult]:
         swept = {}
-        with paid_calls(guard):
-            for n in candidates:
-                at_n = replace(config, candidates=n)
-                swept[n] = evaluate(workspace, at_n, lambda d, t, p, n=n: report(d, t, f"N={n} · {p}"), cancel)
+        for n in candidates:
+            at_n = replace(config, candidates=n)
+            swept[n] = evaluate(workspace, at_n, lambda d, t, p, n=n: report(d, t, f"N={n} · {p}"), cancel)
         return swept
 
     name = f"sweep of {config.golden_set} on {config.collection}"

@@ -230,9 +230,12 @@ def render_sweep(workspace: Workspace, result: EvalResult, sweep_key: str) -> No
         f"Runs the evaluation again at N = {', '.join(map(str, others))} (slow with a reranker); the point at "
         f"N = {config.candidates} is the result above. Latency is the p50 total, timed as in the table above."
     )
-    if st.button("Run the latency-vs-quality sweep", key="evaluate.sweep_button"):
-        start_sweep(workspace, config, others)
-    finish_sweep(workspace, result, sweep_key)
+    try:
+        if st.button("Run the latency-vs-quality sweep", key="evaluate.sweep_button"):
+            start_sweep(workspace, config, others)
+        finish_sweep(workspace, result, sweep_key)
+    except RerankLensError as exc:
+        st.error(markdown_escape(str(exc)), icon="⚠️")  # the result above stays
     if points := st.session_state.get(sweep_key):
         st.plotly_chart(eval_charts.latency_quality(points, "nDCG@10"), key="latency_quality")
 

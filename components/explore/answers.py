@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from components.shared import keys
-from components.shared.identity import chat_model_picker, take_paid_call
+from components.shared.identity import chat_model_picker
 from reranklens.errors import RerankLensError
 from reranklens.llm.client import PRICES_AS_OF, ChatModel, ChatStream, Usage, parse_prices, price_for
 from reranklens.views.answer import (
@@ -98,7 +98,6 @@ def _generate(
     answers = dict(previous)
     partial: tuple[Side, ChatStream] | None = None
     try:
-        take_paid_call(workspace.settings, model)
         chat = ChatModel(workspace.settings, model)
         for context in contexts:
             slot = slots[context.side]

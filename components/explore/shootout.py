@@ -16,10 +16,8 @@ import pandas as pd
 import streamlit as st
 
 from components.shared import keys
-from components.shared.identity import paid_call_guard
 from components.shared.reranker_picker import reranker_label
 from reranklens.config import Settings
-from reranklens.llm.budget import paid_calls
 from reranklens.rerank.llm_reranker import OPENAI_PREFIX
 from reranklens.types import SearchResult
 from reranklens.views.explore import ExploreView, display_name
@@ -60,9 +58,9 @@ def compare_picker(primary: str, options: list[str], settings: Settings) -> list
 
 def run_shootout(workspace: Workspace, search: SearchResult, rerankers: list[str], k: int) -> Shootout:
     """Every reranker's result (failures as error lines); stops the page when none of them ran. Each LLM
-    request counts towards this user's paid calls per hour; over the limit that reranker fails in one line."""
-    guard = paid_call_guard(workspace.settings)
-    with paid_calls(guard), st.spinner(f"Reranking with {len(rerankers)} rerankers…"):
+    request counts towards this user's paid calls per hour (the frame's guard); over the limit that reranker
+    fails in one line."""
+    with st.spinner(f"Reranking with {len(rerankers)} rerankers…"):
         shoot = workspace.shootout(search, rerankers, k)
     if not shoot.succeeded:
         render_failures(shoot)

@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from components.shared import keys
-from components.shared.identity import chat_model_picker, require_role, take_paid_call
+from components.shared.identity import chat_model_picker, has_role, require_role
 from reranklens.config import Settings
 from reranklens.errors import RerankLensError
 from reranklens.golden.store import GRADE_LABELS, GoldenStore
@@ -29,6 +29,7 @@ NO_KEY_HELP = (
     "server) before starting the app to enable them."
 )
 MAX_SUGGESTED = 30  # chunks per click: bounds the cost of one click
+FOR_LABELERS = "Grade suggestions by an LLM judge are for labelers: each one is a paid request."
 
 
 def render_label_suggestions(
@@ -38,6 +39,9 @@ def render_label_suggestions(
     settings = workspace.settings
     if not settings.openai_api_key:
         st.caption(NO_KEY_HELP)
+        return {}
+    if not has_role(settings, "labeler"):
+        st.caption(FOR_LABELERS)  # the button is not drawn: a viewer cannot spend the team's key on it
         return {}
     held: dict[tuple[str, str], dict[str, Suggestion]] = st.session_state.setdefault(keys.SUGGESTIONS, {})
     slot = (golden_set, " ".join(query.split()))
@@ -51,7 +55,7 @@ def render_label_suggestions(
         help="An LLM judge proposes a grade and a reason per chunk; you accept or change each.",
     ):
         try:
-            take_paid_call(settings, model)
+            require_role(settings, "labeler", "Asking for grade suggestions")
             with st.spinner("Asking the judge…"):
                 result = suggest_grades(ChatModel(settings, model), query, chunks)
         except RerankLensError as exc:

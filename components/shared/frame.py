@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components.shared.identity import sign_in_gate
+from components.shared.identity import guard_paid_calls, sign_in_gate
 from reranklens.config import Settings
 
 PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
@@ -71,7 +71,9 @@ def page_frame(name: str) -> None:
     """Draw the frame of page ``name``: call it first in every page script, before anything else."""
     page = entry(name)
     st.set_page_config(page_title=f"{page.title} · RerankLens", page_icon=page.icon, layout="wide")
-    sign_in_gate(Settings.from_env())  # only with [auth] in .streamlit/secrets.toml: every page requires sign-in
+    settings = Settings.from_env()
+    sign_in_gate(settings)  # only with [auth] in .streamlit/secrets.toml: every page requires sign-in
+    guard_paid_calls(settings)  # every paid request of this run, and of jobs it starts, counts for this user
     with st.sidebar:
         for each in PAGES:
             st.page_link(streamlit_page(each))

@@ -2,7 +2,8 @@
 
 Without sign-in configured (no ``[auth]`` in ``.streamlit/secrets.toml``) the app is single-user and
 local: everyone is "local" and may do everything. With Streamlit's OIDC sign-in every page requires it,
-the signed-in address is the user, and roles come from ``RERANKLENS_ADMINS`` / ``RERANKLENS_LABELERS``.
+the signed-in address is the user, and roles come from ``RERANKLENS_ADMINS`` / ``RERANKLENS_LABELERS``
+(for addresses the provider verified) or ``RERANKLENS_ADMIN_SUBS`` / ``RERANKLENS_LABELER_SUBS``.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from streamlit.delta_generator import DeltaGenerator
 
 from reranklens.access.audit import Action, AuditLog
 from reranklens.access.limits import RateLimiter, check_chat_model
-from reranklens.access.roles import Role, require, role_for
+from reranklens.access.roles import RANK, Grant, Role, grant_for, require
 from reranklens.config import Settings
-from reranklens.llm.budget import PaidCallGuard
+from reranklens.llm.budget import PaidCallGuard, guard_this_run
 from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
 
@@ -52,18 +53,24 @@ def _paid_calls(limit: int) -> RateLimiter:
     return RateLimiter(limit)  # one per server process, shared by every session
 
 
-def paid_call_guard(settings: Settings, user: str | None = None) -> PaidCallGuard:
-    """What counts one paid request for ``user`` (default: this session's) against the hourly limit; set it
-    with ``reranklens.llm.budget.paid_calls`` around work that may call an LLM (the LLM rerankers)."""
-    limiter, who = _paid_calls(settings.paid_calls_per_hour), user or current_user()
-    return lambda: limiter.take(who)
+def paid_call_guard(settings: Settings) -> PaidCallGuard:
+    """What the chat client asks before each paid request: the model is allow-listed and this session's user
+    is under the hourly limit, which it takes one call from (``LimitError`` otherwise). Without sign-in every
+    visitor is "local" and shares one budget."""
+    limiter, who = _paid_calls(settings.paid_calls_per_hour), current_user()
+    allowed = settings.allowed_chat_models
+
+    def guard(model: str) -> None:
+        check_chat_model(model, allowed)
+        limiter.take(who)
+
+    return guard
 
 
-def take_paid_call(settings: Settings, model: str) -> None:
-    """Before a paid API call: the model is allow-listed and this user is under the hourly limit
-    (``LimitError`` otherwise). Without sign-in every visitor is "local" and shares one budget."""
-    check_chat_model(model, settings.allowed_chat_models)
-    _paid_calls(settings.paid_calls_per_hour).take(current_user())
+def guard_paid_calls(settings: Settings) -> None:
+    """Count every paid request of this script run, and of the jobs it submits, for this session's user
+    (the frame calls it before a page does anything)."""
+    guard_this_run(paid_call_guard(settings))
 
 
 def chat_model_picker(container: DeltaGenerator, label: str, key: str, settings: Settings) -> str:
@@ -79,10 +86,29 @@ def signin_configured() -> bool:
     return bool(st.secrets.load_if_toml_exists() and "auth" in st.secrets)
 
 
-def current_role(settings: Settings) -> Role:
+def current_grant(settings: Settings) -> Grant:
+    """This user's role, from the provider's claims: an address counts only when ``email_verified``."""
     if not signin_configured():
-        return "admin"  # single-user and local, as without sign-in
-    return role_for(current_user(), settings.admins, settings.labelers)
+        return Grant("admin")  # single-user and local, as without sign-in
+    email, sub = st.user.get("email"), st.user.get("sub")
+    return grant_for(
+        str(email) if email else None,
+        str(sub) if sub else None,
+        st.user.get("email_verified"),
+        settings.admins,
+        settings.labelers,
+        settings.admin_subs,
+        settings.labeler_subs,
+    )
+
+
+def current_role(settings: Settings) -> Role:
+    return current_grant(settings).role
+
+
+def has_role(settings: Settings, needed: Role) -> bool:
+    """Whether this user's role is at least ``needed`` (to draw a control only for those who may use it)."""
+    return RANK[current_role(settings)] >= RANK[needed]
 
 
 def require_role(settings: Settings, needed: Role, action: str) -> None:
@@ -100,8 +126,11 @@ def sign_in_gate(settings: Settings) -> None:
         st.info("This RerankLens server is shared: sign in to use it.", icon="🔒")
         st.button("Sign in", type="primary", on_click=st.login, key="identity.login")
         st.stop()
+    grant = current_grant(settings)
     with st.sidebar:
-        st.caption(f"Signed in as {markdown_escape(current_user())} ({current_role(settings)})")
+        st.caption(f"Signed in as {markdown_escape(current_user())} ({grant.role})")
+        if grant.why:
+            st.warning(markdown_escape(grant.why), icon="🔒")
         st.button("Sign out", on_click=st.logout, key="identity.logout")
 
 

@@ -3,6 +3,9 @@
 The queue lives in ``st.cache_resource``: one per server process, shared by every session, so a second
 tab or a reload sees and can cancel a job another tab started. Every visitor sees every job's name and
 owner; a user may cancel their own jobs, an admin anyone's (without sign-in everyone is an admin).
+
+Starting one is guarded, so one visitor cannot fill the queue: with sign-in, viewers start none; a session
+has one job queued or running at a time; a user at most ``RERANKLENS_MAX_JOBS_PER_USER``.
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ from __future__ import annotations
 import streamlit as st
 
 from components.shared import keys
-from components.shared.identity import current_role, current_user
-from reranklens.access.jobs import JobInfo, JobKind, JobQueue, Work
+from components.shared.identity import current_role, current_user, require_role
+from reranklens.access.jobs import JobError, JobInfo, JobKind, JobQueue, Work
 from reranklens.config import Settings
 from reranklens.errors import RerankLensError
 from reranklens.views.render import markdown_escape
@@ -29,18 +32,35 @@ STATE_ICONS = {
 
 
 @st.cache_resource(show_spinner=False)
-def _queue(max_running: int) -> JobQueue:
-    return JobQueue(max_running)
+def _queue(max_running: int, max_per_user: int) -> JobQueue:
+    return JobQueue(max_running, max_per_user=max_per_user)
 
 
 def server_jobs(settings: Settings) -> JobQueue:
     """This server's job queue (``RERANKLENS_MAX_JOBS`` run at once, the others wait)."""
-    return _queue(settings.max_jobs)
+    return _queue(settings.max_jobs, settings.max_jobs_per_user)
 
 
 def submit(settings: Settings, kind: JobKind, name: str, work: Work) -> int:
-    """Queue ``work`` as this session's user; returns the job id."""
-    return server_jobs(settings).submit(kind, name, current_user(), work)
+    """Queue ``work`` as this session's user; returns the job id. Refused in one line (``RoleRequiredError``,
+    ``JobError``) for a viewer when sign-in is on, while this session's last job is still queued or running,
+    and over the per-user cap. ``work`` runs with this run's paid-call guard (see ``JobQueue.submit``)."""
+    require_role(settings, "labeler", "Running jobs on this server")
+    queue = server_jobs(settings)
+    known = []
+    for job_id in st.session_state.get(keys.SESSION_JOBS, []):
+        try:
+            info = queue.get(job_id)
+        except RerankLensError:  # forgotten by the queue: long over
+            continue
+        if info.active:
+            raise JobError(
+                f"Your job '{info.name}' is still {info.state}: wait for it to end or cancel it, then start another."
+            )
+        known.append(job_id)
+    job_id = queue.submit(kind, name, current_user(), work)
+    st.session_state[keys.SESSION_JOBS] = [*known, job_id]
+    return job_id
 
 
 def follow(settings: Settings, key: str, what: str, noun: str) -> JobInfo | None:

@@ -27,6 +27,7 @@ EVAL_SWEEP = "evaluate.sweep"
 # Ids of this session's jobs in the server's queue (components/evaluate/jobs.py).
 EVAL_JOB = "evaluate.job"
 EVAL_SWEEP_JOB = "evaluate.sweep_job"
+SESSION_JOBS = "jobs.session"  # ids of every job this session submitted (components/shared/jobs.py)
 JOBS_ERROR = "jobs.error"  # why a Cancel in the job list was refused (components/shared/jobs.py)
 ANSWER_MODEL = "answer.model"
 ANSWER_RESULTS = "answer.results"

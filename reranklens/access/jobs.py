@@ -4,11 +4,17 @@ at most ``max_running`` of them at once and every visitor sees, and may cancel, 
 A job is a callable ``work(cancel, report)``: it checks ``cancel`` (a ``threading.Event``) between steps
 or queries and raises when it is set, and calls ``report(done, total, message)`` as it goes. The queue
 never imports what it runs (training and evaluation sit above this layer): callers pass the callable.
-Further jobs wait, first come first served, until a running one ends; at most ``max_queued`` wait.
+Further jobs wait, first come first served, until a running one ends; at most ``max_queued`` wait, and
+one owner has at most ``max_per_user`` queued or running, so one visitor cannot fill the queue.
+
+A job runs in a copy of its submitter's ``contextvars`` context, taken when it is submitted: whatever
+the submitter set there (the paid-call guard of ``reranklens.llm.budget``) holds for the job too, so its
+paid requests count for the user who started it, not for nobody.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
@@ -67,28 +73,41 @@ def _now() -> str:
 class JobQueue:
     """Jobs of every session of this process, newest first in ``jobs()``; thread-safe."""
 
-    def __init__(self, max_running: int, max_queued: int = MAX_QUEUED) -> None:
+    def __init__(self, max_running: int, max_queued: int = MAX_QUEUED, max_per_user: int | None = None) -> None:
         if max_running < 1:
             raise JobError(f"RERANKLENS_MAX_JOBS must be at least 1, got {max_running}.")
+        if max_per_user is not None and max_per_user < 1:
+            raise JobError(f"RERANKLENS_MAX_JOBS_PER_USER must be at least 1, got {max_per_user}.")
         self.max_running = max_running
         self.max_queued = max_queued
+        self.max_per_user = max_per_user
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._info: dict[int, JobInfo] = {}
         self._work: dict[int, Work] = {}
         self._cancel: dict[int, threading.Event] = {}
+        self._context: dict[int, contextvars.Context] = {}
         self._next_id = 1
 
     def submit(self, kind: JobKind, name: str, owner: str, work: Work) -> int:
-        """Queue ``work`` (it starts at once when a slot is free); returns the job's id."""
+        """Queue ``work`` (it starts at once when a slot is free; it runs in a copy of the caller's context);
+        returns the job's id. ``JobError`` when the queue is full or ``owner`` has ``max_per_user`` active."""
+        owner = owner or "local"
         with self._lock:
             waiting = sum(info.state == "queued" for info in self._info.values())
             if waiting >= self.max_queued:
                 raise JobError(f"{waiting} jobs are already waiting on this server: try again when some have ended.")
+            mine = sum(info.active and info.owner == owner for info in self._info.values())
+            if self.max_per_user is not None and mine >= self.max_per_user:
+                raise JobError(
+                    f"{owner} already has {mine} jobs queued or running, this server's limit per user "
+                    "(RERANKLENS_MAX_JOBS_PER_USER): wait for one to end or cancel it."
+                )
             job_id, self._next_id = self._next_id, self._next_id + 1
-            self._info[job_id] = JobInfo(job_id, kind, name, owner or "local", "queued", _now())
+            self._info[job_id] = JobInfo(job_id, kind, name, owner, "queued", _now())
             self._work[job_id] = work
             self._cancel[job_id] = threading.Event()
+            self._context[job_id] = contextvars.copy_context()
             self._start_ready()
         return job_id
 
@@ -135,6 +154,7 @@ class JobQueue:
         info = self._set(job_id, state=state, result=result, error=error)
         self._work.pop(job_id, None)
         self._cancel.pop(job_id, None)
+        self._context.pop(job_id, None)
         finished = [i for i, job in sorted(self._info.items()) if not job.active]
         for old in finished[:-KEEP_FINISHED]:
             del self._info[old]
@@ -147,7 +167,10 @@ class JobQueue:
             if running >= self.max_running:
                 return
             info = self._set(job_id, state="running", started=_now())
-            thread = threading.Thread(target=self._run, args=(job_id,), name=f"job-{job_id}-{info.kind}", daemon=True)
+            context = self._context[job_id]
+            thread = threading.Thread(
+                target=context.run, args=(self._run, job_id), name=f"job-{job_id}-{info.kind}", daemon=True
+            )
             thread.start()
             running += 1
 

@@ -1,10 +1,13 @@
 """Who pays for the paid API requests made on this thread's behalf.
 
-A shared server limits paid requests per user (``RERANKLENS_PAID_CALLS_PER_HOUR``), but the models that
-make them are shared by every session. So the caller (a page, for its signed-in user) sets a guard for
-the work it runs, and each paid request takes one call from it first: the guard raises (a
-``LimitError``) when the user is over their limit, and nothing is sent. Without a guard (the CLI, the
-local user) requests are not counted.
+A shared server limits paid requests per user (``RERANKLENS_PAID_CALLS_PER_HOUR``) and the chat models
+they may name (``RERANKLENS_CHAT_MODELS``), but the models that make them are shared by every session.
+So the caller sets a guard for the work it runs (a page, for its signed-in user, for the whole script run;
+a job inherits the guard of whoever submitted it), and the chat client takes one call from it before
+*every* HTTP request it sends, retries included: the guard raises (a ``LimitError``) when the model is not
+allowed or the user is over their limit, and nothing is sent. Since the client itself asks, no path that
+reaches OpenAI (answers, suggestions, any ``openai:MODEL`` reranker) can skip it. Without a guard (the
+CLI, the local owner's scripts) requests are not counted.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-PaidCallGuard = Callable[[], None]
+PaidCallGuard = Callable[[str], None]  # called with the chat model of the request about to be sent
 _guard: ContextVar[PaidCallGuard | None] = ContextVar("paid_call_guard", default=None)
 
 
@@ -27,8 +30,14 @@ def paid_calls(guard: PaidCallGuard) -> Iterator[None]:
         _guard.reset(token)
 
 
-def take_paid_call() -> None:
-    """Before one paid request: the guard's check (it raises when over the limit); no guard, no check."""
+def guard_this_run(guard: PaidCallGuard) -> None:
+    """Set ``guard`` for the rest of this thread's current context: a Streamlit script run sets it first
+    thing, so every paid request of the run (and of jobs it submits) counts for its user."""
+    _guard.set(guard)
+
+
+def take_paid_call(model: str) -> None:
+    """Before one paid request to ``model``: the guard's check (it raises when refused); no guard, no check."""
     guard = _guard.get()
     if guard is not None:
-        guard()
+        guard(model)

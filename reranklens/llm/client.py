@@ -7,11 +7,16 @@ the API key never appears in a message, a log line or ``repr``.
 Prices are list prices in USD per million tokens, as of 2025-06 (``PRICES_AS_OF``); they change, so
 ``RERANKLENS_OPENAI_PRICES="MODEL=INPUT/OUTPUT,..."`` overrides or extends the table. A model that is
 in neither gets no estimate ("cost unknown"), never a guess.
+
+Retries (429, 5xx, timeouts, lost connections) are made here, not inside the ``openai`` client, because
+each one is a paid request: every attempt first takes a paid call from the caller's guard
+(``reranklens.llm.budget``), so a refused or over-limit user sends nothing, retries included.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -20,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from reranklens.config import Settings
 from reranklens.errors import InvalidInputError, MissingOpenAIKeyError, OpenAIRequestError
+from reranklens.llm.budget import take_paid_call
 
 if TYPE_CHECKING:
     from openai import OpenAI
@@ -36,6 +42,7 @@ PRICES_PER_MTOK: dict[str, tuple[float, float]] = {
     "gpt-4.1": (2.00, 8.00),
     "gpt-3.5-turbo": (0.50, 1.50),
 }
+MAX_RETRY_WAIT_S = 8.0  # the longest pause before a retry, whatever the server's retry-after asks
 CHAT_WITHOUT_KEY = "to generate answers and label suggestions; everything else works without it"
 Message = dict[str, str]
 
@@ -175,8 +182,7 @@ class ChatStream:
     def _pieces(self) -> Iterator[str]:
         chat = self._chat
         with chat.errors():
-            stream = chat.client.chat.completions.create(
-                model=chat.model,
+            stream = chat.create(
                 messages=self._messages,  # type: ignore[arg-type]
                 stream=True,
                 stream_options={"include_usage": True},
@@ -210,12 +216,13 @@ class ChatModel:
         from openai import OpenAI
 
         self.model = model
+        self.max_retries = max_retries
         self.timeout_s = settings.openai_timeout_s
         self.prices = parse_prices(settings.openai_prices)
         self.client: OpenAI = OpenAI(
             api_key=settings.openai_api_key,
             base_url=settings.openai_base_url,
-            max_retries=max_retries,
+            max_retries=0,  # retried in ``create``, each attempt counted as a paid call
             timeout=settings.openai_timeout_s,
         )
 
@@ -228,6 +235,24 @@ class ChatModel:
     def usage(self, prompt_tokens: int, completion_tokens: int) -> Usage:
         return usage_for(self.model, prompt_tokens, completion_tokens, self.prices)
 
+    def create(self, **request: Any) -> Any:
+        """``chat.completions.create`` for this model, retried up to ``max_retries`` times on a 408, 409,
+        429, 5xx, timeout or lost connection; before each attempt the caller's guard takes a paid call
+        (``LimitError`` when refused: nothing more is sent). Call it inside ``errors()``."""
+        import openai
+
+        for attempt in range(self.max_retries + 1):
+            take_paid_call(self.model)
+            try:
+                return self.client.chat.completions.create(model=self.model, **request)
+            except (openai.APIConnectionError, openai.APIStatusError) as exc:
+                if attempt == self.max_retries or not _retryable(exc):
+                    raise
+                wait = _retry_wait(exc, attempt)
+                log.info("chat request failed (%s): retrying in %.2f s", type(exc).__name__, wait)
+                time.sleep(wait)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
     def stream(self, messages: Sequence[Message], max_tokens: int | None = None) -> ChatStream:
         """A streamed completion (nothing is sent until it is iterated)."""
         return ChatStream(self, messages, max_tokens)
@@ -238,8 +263,7 @@ class ChatModel:
         """One non-streamed completion; ``json_mode`` asks for a JSON object (``response_format``)."""
         extra: dict[str, Any] = {"response_format": {"type": "json_object"}} if json_mode else {}
         with self.errors():
-            response = self.client.chat.completions.create(
-                model=self.model,
+            response = self.create(
                 messages=list(messages),  # type: ignore[arg-type]
                 temperature=0,
                 **_limit(max_tokens),
@@ -248,6 +272,24 @@ class ChatModel:
         text = (response.choices[0].message.content or "") if response.choices else ""
         usage = self.usage(response.usage.prompt_tokens, response.usage.completion_tokens) if response.usage else None
         return ChatReply(text, self.model, usage)
+
+
+def _retryable(exc: Exception) -> bool:
+    status = getattr(exc, "status_code", None)
+    return status is None or status in (408, 409, 429) or status >= 500
+
+
+def _retry_wait(exc: Exception, attempt: int) -> float:
+    """The server's ``retry-after-ms`` / ``retry-after`` (seconds) when it sent one, else 0.5 s doubling;
+    never more than ``MAX_RETRY_WAIT_S``."""
+    response = getattr(exc, "response", None)
+    headers = response.headers if response is not None else {}
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            return min(MAX_RETRY_WAIT_S, max(0.0, float(headers.get(name, "")) * scale))
+        except ValueError:
+            continue
+    return min(MAX_RETRY_WAIT_S, 0.5 * 2**attempt)
 
 
 def _limit(max_tokens: int | None) -> dict[str, int]:

@@ -17,9 +17,10 @@ Options ride on the name, so two settings of one model can be compared side by s
 ``openai:gpt-4o-mini`` (listwise, window 20, step 10), ``openai:gpt-4o-mini?mode=pointwise``,
 ``openai:gpt-4o-mini?window=10&step=5&concurrency=2``.
 
-Each API request (a window, or a passage pointwise) counts as one paid call towards the page user's
-``RERANKLENS_PAID_CALLS_PER_HOUR`` (``reranklens.llm.budget``); scores served from the cache cost none.
-Over the limit, the request is not sent and the reranker fails with the limit's one-line message.
+Each API request (a window, or a passage pointwise, and each retry) counts as one paid call towards the
+page user's ``RERANKLENS_PAID_CALLS_PER_HOUR`` and must name an allowed chat model (the chat client asks
+the guard of ``reranklens.llm.budget``); scores served from the cache cost none. Refused, the request is
+not sent and the reranker fails with the limit's one-line message.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from urllib.parse import parse_qsl
 
 from reranklens.config import Settings
 from reranklens.errors import InvalidInputError
-from reranklens.llm.budget import take_paid_call
 from reranklens.llm.client import ChatModel, ChatReply
 from reranklens.retrieve.search import Stopwatch
 from reranklens.types import PassageScore, RerankCost, ScoreKind
@@ -303,8 +303,7 @@ class LlmReranker:
         return ScoreBatch(scores, tally.cost)
 
     def _ask(self, messages: list[dict[str, str]], tally: _Tally, json_mode: bool = False) -> str:
-        take_paid_call()  # one per request, for the user the caller named (raises when over their limit)
-        with self._slots:
+        with self._slots:  # the chat client takes a paid call of the caller's user before each attempt
             reply = self.chat.complete(messages, json_mode=json_mode)
         tally.add(self.chat, reply)
         return reply.text
