@@ -13,6 +13,7 @@ from components.evaluate.results import (
     render_latency,
     render_metric_table,
     render_overview,
+    render_report_download,
     render_saved_runs,
     render_set_explainer,
     render_sweep,
@@ -93,6 +94,7 @@ if result is None:
     st.info("Pick a collection or trace set, a golden set and pipelines in the sidebar, then **Run evaluation**.")
 else:
     render_overview(result, run_id, reopened)
+    render_report_download(workspace, result)
     st.subheader("Metrics")
     render_metric_table(result)
     st.subheader("Query by query")

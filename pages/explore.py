@@ -4,6 +4,7 @@ import streamlit as st
 
 from components.explore.answers import render_answer_preview
 from components.explore.controls import explore_controls, url_params
+from components.explore.golden import golden_picker, grading_switch, judged_for, render_figures, render_judged_line
 from components.explore.rankings import (
     render_alarms,
     render_charts,
@@ -19,7 +20,7 @@ from components.explore.rankings import (
     render_truncation,
 )
 from components.explore.shootout import compare_picker, render_shootout, run_shootout, shown_view
-from components.explore.tour import say_second_stage, start_tour_from_url, tour_panel
+from components.explore.tour import say_second_stage, start_tour_from_url, tour_golden_set, tour_panel
 from components.explore.trace_replay import render_trace_explore
 from components.shared.frame import page_frame
 from components.shared.reranker_picker import reranker_label, reranker_options
@@ -42,6 +43,9 @@ params = explore_controls(
 
 # "Compare with" in the sidebar; two or more rerankers turn the columns into a shoot-out.
 rerankers = compare_picker(params.reranker, reranker_options(workspace.settings), workspace.settings)
+# "Golden set" and "Grade in place" in the sidebar: grades on the cards, the query's figures, grading here.
+golden_set = golden_picker(workspace.golden, params.query, preferred=tour_golden_set())
+grading = grading_switch(workspace.golden, golden_set, params.query)
 if not params.query:
     st.info("Type a question above to see its candidates before and after reranking.")
     st.stop()
@@ -69,19 +73,22 @@ pending.empty()
 if no_reranker:
     render_fallback(view, no_reranker)
 say_second_stage(tour_slot, view, no_reranker)
+judged = judged_for(workspace, view, golden_set)
 render_alarms(view)
 render_embedder_alarm(workspace, params.collection)
-render_story(view)  # the reason the page exists: first, also on a phone
+render_judged_line(judged)  # "Best-graded chunk: #12 → #3", one line above the picture
+render_story(view, judged)  # the reason the page exists: first, also on a phone
 render_summary(view)
+render_figures(judged)
 if st.button("🏷️ Label this query", help="Open the Label page with this query and these settings"):
     st.switch_page("pages/label.py", query_params=url_params(params))
-render_shootout(shoot) if shoot is not None else render_columns(view)
+render_shootout(shoot) if shoot is not None else render_columns(view, judged, grading)
 st.divider()
-render_charts(view)
+render_charts(view, judged)
 render_score_panel(view)
 render_truncation(view, workspace)
 st.subheader("Latency")
 render_latency(view)
 st.subheader("Export this view")
-render_exports(view)
+render_exports(view, judged)
 render_answer_preview(workspace, view)

@@ -21,13 +21,13 @@ golden = workspace.golden
 
 sets = golden.names() or ["my-labels"]
 if url_set := st.query_params.get("set"):
-    st.session_state.setdefault(keys.GOLDEN_SET, url_set)
-st.session_state.setdefault(keys.GOLDEN_SET, "demo" if "demo" in sets else sets[0])
-if st.session_state[keys.GOLDEN_SET] not in sets:
-    sets.append(st.session_state[keys.GOLDEN_SET])
+    st.session_state.setdefault(keys.LABEL_SET, url_set)
+st.session_state.setdefault(keys.LABEL_SET, "demo" if "demo" in sets else sets[0])
+if st.session_state[keys.LABEL_SET] not in sets:
+    sets.append(st.session_state[keys.LABEL_SET])
 with st.sidebar:
     golden_set = st.selectbox(
-        "Golden set", sets, key=keys.GOLDEN_SET, accept_new_options=True, help="Type a new name to start a new set."
+        "Golden set", sets, key=keys.LABEL_SET, accept_new_options=True, help="Type a new name to start a new set."
     )
     who = labeler_name(keys.LABELER)
     scope = st.radio("Show", ["top-k of either ranking", "all candidates"], key=keys.LABEL_SCOPE)

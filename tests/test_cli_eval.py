@@ -21,7 +21,9 @@ from beir_folder import write_beir
 
 from reranklens.cli import main as cli
 from reranklens.config import Settings
-from reranklens.evaluate.pipelines import FIRST_STAGE_RECALL, MEASURES, UNJUDGED, ranking_to_run
+from reranklens.errors import InvalidInputError
+from reranklens.evaluate.pipelines import FIRST_STAGE_RECALL, MEASURES, UNJUDGED, EvalConfig, EvalResult, ranking_to_run
+from reranklens.evaluate.report import html_evaluation, report_data
 from reranklens.evaluate.runs import RunStore
 from reranklens.workspace import Workspace
 
@@ -469,3 +471,60 @@ def test_list_runs(tiny: Workspace, run: Run) -> None:
     assert row["run_id"] == first and row["label"] == "baseline" and row["level"] == "doc"
     assert (row["collection"], row["golden_set"]) == ("tiny", "tiny")
     assert row["nDCG@10"] == {"vector": ndcg}
+
+
+# -- --report: one self-contained file for the people who decide ------------------------------------
+
+REPORT_HOSTILE = "<img src=x onerror=alert(1)> https://example.com/track.png"
+
+
+def test_html_report_opens_offline_with_zero_requests(tiny: Workspace, run: Run, tmp_path: Path) -> None:
+    tiny.golden.add_query("tiny", REPORT_HOSTILE)
+    tiny.golden.judge("tiny", tiny.golden.find_query("tiny", REPORT_HOSTILE).query_id, "doc", "logs", 2)
+    path = tmp_path / "report.html"
+    code, _, err = run("-c", "tiny", "-g", "tiny", "--pipelines", "vector,bm25,hybrid", "--report", str(path))
+    assert code == 0, err
+    text = path.read_text(encoding="utf-8")
+    for needle in ("Collection", "Golden set", "Machine", "nDCG@10", "Paired tests", "<svg", "@media print"):
+        assert needle in text
+    assert "<img" not in text and "&lt;img src=x" in text
+    assert "<script" not in text.lower()
+
+    from playwright.sync_api import sync_playwright
+
+    requests: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page()
+        page.on("request", lambda request: requests.append(request.url))
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.set_content(text, wait_until="load")
+        assert page.locator("h1").inner_text() == "RerankLens evaluation"
+        assert page.locator("svg circle").count() == 3
+        assert REPORT_HOSTILE in page.locator("body").inner_text() or "onerror" in page.locator("body").inner_text()
+        browser.close()
+    assert requests == [] and errors == []
+
+
+def test_markdown_report_and_a_wrong_extension(tiny: Workspace, run: Run, tmp_path: Path) -> None:
+    path = tmp_path / "report.md"
+    code, _, err = run("-c", "tiny", "-g", "tiny", "--pipelines", "vector,bm25", "--report", str(path))
+    assert code == 0, err
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("## RerankLens evaluation")
+    assert "| pipeline | nDCG@10 | R@3 | RR@10 | Hit@3 | p50 ms |" in text
+    assert "| bm25 | nDCG@10 |" in text  # the paired test of bm25 against vector
+
+    code, out, err = run("-c", "tiny", "-g", "tiny", "--report", str(tmp_path / "report.pdf"))
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [f"error: A report is .html or .md, got '{tmp_path / 'report.pdf'}'."]
+    assert not (tmp_path / "report.pdf").exists()
+
+
+def test_a_run_with_zero_queries_is_refused() -> None:
+    empty = EvalResult(EvalConfig("c", "g", ("vector",)), "doc", {}, {}, (), 0.0)
+    with pytest.raises(InvalidInputError, match="scored no query"):
+        html_evaluation(report_data(empty, {}))

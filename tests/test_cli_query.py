@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -168,3 +169,56 @@ def test_collections_on_an_empty_data_dir_says_how_to_start_and_ingests_nothing(
     assert Workspace(Settings(data_dir=empty)).collections() == []
     assert cli.main(["--data-dir", str(empty), "collections", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+# -- --golden: grades and the query's figures ------------------------------------------------------------
+
+PASSWORD = "how do I reset my password"
+
+
+@pytest.fixture
+def graded(ingested: str, data_dir: Path) -> str:
+    """Golden set ``cli-gold``: the password query, ``guide.md`` graded 3 as a document, one other chunk 1."""
+    golden = Workspace(Settings(data_dir=data_dir)).golden
+    query_id = golden.add_query("cli-gold", PASSWORD)
+    golden.judge("cli-gold", query_id, "doc", "guide.md", 3)
+    return "cli-gold"
+
+
+def test_query_golden_json(run: Run, graded: str, data_dir: Path, test_cross_encoder_dir: Path) -> None:
+    argv = ("query", PASSWORD, "-c", "cli-docs", "-n", "6", "--rerank", "--reranker", str(test_cross_encoder_dir))
+    code, out, err = run(*argv, "--golden", graded, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    for candidate in result["candidates"]:
+        expected = (3, "doc") if candidate["doc_id"] == "guide.md" else (None, None)
+        assert (candidate["grade"], candidate["grade_level"]) == expected
+    assert set(result["metrics"]) == {"before", "after"}
+    for side in ("before", "after"):
+        assert list(result["metrics"][side]) == ["nDCG@10", "R@3", "RR@10", "Hit@3"]
+    # guide.md is the first stage's top hit (see test_query_json_shape): every "before" figure is perfect.
+    assert result["metrics"]["before"] == {"nDCG@10": 1.0, "R@3": 1.0, "RR@10": 1.0, "Hit@3": 1.0}
+    # Several chunks of guide.md carry its grade: the best-graded one is the highest after reranking.
+    after = min(c["rerank_rank"] for c in result["candidates"] if c["doc_id"] == "guide.md")
+    before = next(c["rank"] for c in result["candidates"] if c["rerank_rank"] == after)
+    assert result["golden"]["best_graded"] == f"Best-graded chunk: #{before} → #{after} (doc-level grade 3: guide.md)"
+    assert result["golden"]["metrics_level"] == "doc"
+
+
+def test_query_golden_table_has_a_grade_column(run: Run, graded: str, test_cross_encoder_dir: Path) -> None:
+    argv = ("query", PASSWORD, "-c", "cli-docs", "-n", "6", "--rerank", "--reranker", str(test_cross_encoder_dir))
+    code, out, err = run(*argv, "--golden", graded)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert re.fullmatch(r"Best-graded chunk: #\d+ → #\d+ \(doc-level grade 3: guide.md\)", lines[2])
+    assert lines[3].startswith("doc-level: nDCG@10 1.000 -> ")
+    assert lines[4].split()[:6] == ["after", "before", "shift", "score", "status", "grade"]
+    guide = [line for line in lines[5:] if "guide.md" in line]
+    assert guide and all("3 doc" in line for line in guide)
+
+
+def test_query_golden_unknown_set_is_one_line(run: Run, ingested: str, test_cross_encoder_dir: Path) -> None:
+    argv = ("query", PASSWORD, "-c", ingested, "--rerank", "--reranker", str(test_cross_encoder_dir))
+    code, out, err = run(*argv, "--golden", "no-such-set")
+    assert (code, out) == (1, "")
+    assert len(err.splitlines()) == 1 and err.startswith("error: No golden set named 'no-such-set'"), err

@@ -111,3 +111,39 @@ def test_labeler_steps_through_the_demo_set(tmp_path: Path) -> None:
                 group = page.locator("[data-testid='stButtonGroup']").nth(index)
                 expect(group.get_by_role("radio", name=grade, exact=True)).to_be_checked()
             assert judged(page) == "2"
+
+
+def test_grade_in_place_on_explore_shows_on_label(tmp_path: Path) -> None:
+    """Debugging turns into labeling: a grade given on Explore (Grade in place) is the Label page's grade for
+    the same set and query, and Explore's badge and Best-graded line follow it."""
+    from urllib.parse import urlencode
+
+    query = demo_queries()[0]
+    with journey(tmp_path, HF_HUB_OFFLINE="1") as trip:
+        page = trip.page
+        page.goto(f"{trip.url}/explore?{urlencode({'q': query})}")
+        page.wait_for_selector("table.rl-topk")
+        wait_idle(page)
+        sidebar = page.locator("[data-testid='stSidebar']")
+        # The picker's default (a set holding the query: demo) is checked in tests/test_page_explore_golden.py.
+        sidebar.get_by_text("Grade in place").click()
+        page.wait_for_selector(".rl-graded")
+        wait_idle(page)
+        right = page.locator("[data-testid='stColumn']").filter(has=page.locator(".rl-graded.rl-right")).first
+        chunk = right.locator(".rl-row").first.get_attribute("data-chunk") or ""
+        right.locator("[data-testid='stButtonGroup']").first.get_by_role("radio", name="3", exact=True).click()
+        expect(page.locator(".rl-best-graded")).to_contain_text("chunk-level grade 3")
+        wait_idle(page)
+        expect(page.locator(f"table.rl-topk td[data-chunk='{chunk}'] .rl-grade-3")).to_be_visible()
+
+        page.goto(f"{trip.url}/label?{urlencode({'q': query, 'set': 'demo'})}")
+        loaded(page, query)
+        chunks = [row.get_attribute("data-chunk") for row in page.locator(".rl-row").all()]
+        index = chunks.index(chunk)
+        group = page.locator("[data-testid='stButtonGroup']").nth(index)
+        expect(group.get_by_role("radio", name="3", exact=True)).to_be_checked()
+        screenshot(page, "journey-explore-grade-on-label.png")
+
+        golden = GoldenStore(trip.data_dir / "golden.sqlite")
+        graded = [j for j in golden.judgements("demo") if j.level == "chunk"]
+        assert [(j.target_id, j.grade, j.origin) for j in graded] == [(chunk, 3, "human")]

@@ -1,7 +1,8 @@
-"""Journey "tour" (issue 19): a stakeholder opens the guided tour on a fresh, offline app and steps through
-every stop with Next. On each stop the first 1500x1000 screen shows the stop's caption and the top-3
-before and after; the page that answers the question is missing from vector search's top-3 and present in
-the "after" top-3 (hybrid search, the second stage available offline, which the tour says plainly)."""
+"""Journey "tour": a stakeholder opens the guided tour on a fresh, offline app and steps through every stop
+with Next. On each stop the first 1500x1000 screen shows the stop's caption and the top-3 before and after,
+the answer marked with its demo-hard grade and the "Best-graded chunk" line; the page that answers the
+question is missing from vector search's top-3 and present in the "after" top-3 (hybrid search, the second
+stage available offline, which the tour says plainly)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,11 @@ def test_walk_the_tour_with_next(tmp_path: Path) -> None:
             before_texts, after_texts = before.all_inner_texts(), after.all_inner_texts()
             assert all(stop.answer not in text for text in before_texts), (stop.query, before_texts)
             assert any(stop.answer in text for text in after_texts), (stop.query, after_texts)
+            # demo-hard's judgements mark the answer: a grade badge in the after top-3, and the Best-graded line.
+            expect(after.locator(".rl-grade:not(.rl-unjudged)").first).to_be_visible()
+            best = page.locator(".rl-best-graded")
+            expect(best).to_contain_text("Best-graded chunk: #")
+            expect(best).to_contain_text(stop.answer)
             if number == 1:
                 screenshot(page, "journey-tour.png")
                 expect(panel.get_by_role("button", name="◀ Previous")).to_be_disabled()

@@ -72,6 +72,7 @@ def test_run_vector_and_bm25_on_the_demo_golden_set(eval_env: None, page_data_di
     assert table.loc["nDCG@10", "bm25"].count("(") == 1  # a delta against the vector baseline
     comparison = next(m.value for m in at.markdown if "paired randomization" in m.value)
     assert "**bm25** vs **vector** on nDCG@10" in comparison and "wins" in comparison
+    assert [b.label for b in at.get("download_button")] == ["Download report"]
 
     saved = RunStore(page_data_dir / "runs.sqlite").list()
     assert len(saved) == runs_before + 1

@@ -12,7 +12,14 @@ import pytest
 
 from reranklens.types import Chunk, Hit, RerankedHit, RerankResult, SearchMode, SearchResult
 from reranklens.views.explore import ExploreView, alternative_view, reranked_view
-from reranklens.views.report import CSV_COLUMNS, html_report, markdown_report, view_records
+from reranklens.views.report import (
+    CSV_COLUMNS,
+    html_report,
+    markdown_line,
+    markdown_report,
+    view_csv,
+    view_records,
+)
 
 MALICIOUS = (
     "<script>alert(1)</script> ![pixel](https://evil.example/p.png) [click me](javascript:alert(2)) "
@@ -209,3 +216,27 @@ def test_markdown_report_reads_as_plain_text() -> None:
 
     assert "Upgrade to v2.4 (or later) if a > b - see the 1.0 notes & FAQ." in report
     assert "\\." not in report and "&gt;" not in report and "\\(" not in report
+
+
+def test_exports_carry_grades_and_figures(view: ExploreView, tmp_path) -> None:
+    from reranklens.evaluate.judged import judged_view
+    from reranklens.golden.store import GoldenQuery, GoldenStore, Judgement
+
+    golden = GoldenStore(tmp_path / "golden.sqlite")
+    judgements = [Judgement("q", "doc", "backups.md", 3), Judgement("q", "chunk", "evil", 0)]
+    golden.write_set("g", [GoldenQuery("q", QUERY)], judgements)
+    judged = judged_view(view, golden, "g")
+    assert judged.metrics is not None
+
+    records = {r["chunk_id"]: r for r in csv.DictReader(io.StringIO(view_csv(view, judged)))}
+    assert (records["backups"]["grade"], records["backups"]["grade_level"]) == ("3", "doc")
+    assert (records["evil"]["grade"], records["evil"]["grade_level"]) == ("0", "chunk")
+    assert records["cli"]["grade"] == ""
+    markdown = markdown_report(view, judged)
+    assert "- Best-graded chunk: #1 → #3 (doc-level grade 3: backups.md)" in markdown
+    after = judged.metrics["after"]["nDCG@10"]
+    assert markdown_line(f"nDCG@10 (doc level): 1.000 -> {after:.3f}") in markdown  # "@" broken: no mail link
+    assert "| grade |" in markdown and "| grade 3 · doc |" in markdown
+    page = html_report(view, judged)
+    assert 'class="rl-grade rl-grade-3"' in page and "Best-graded chunk: #1 → #3" in page
+    assert "<script>" not in page

@@ -18,6 +18,7 @@ from reranklens.evaluate.pipelines import (
     UNJUDGED,
     EvalResult,
 )
+from reranklens.evaluate.report import html_evaluation, report_data
 from reranklens.evaluate.runs import RunStore
 from reranklens.evaluate.significance import compare_pipelines
 from reranklens.ingest.demo import DEMO_COLLECTION, DEMO_GOLDEN_SET, DEMO_HARD_SET
@@ -256,3 +257,21 @@ def render_saved_runs(runs: RunStore, collection: str, golden_set: str, traces: 
         rows.append(row)
     st.caption("nDCG@10 of each pipeline in each saved run, newest first.")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def render_report_download(workspace: Workspace, result: EvalResult) -> None:
+    """The "Download report" button: the run as one self-contained HTML file (as ``eval --report`` writes)."""
+    try:
+        data = report_data(result, workspace.golden.qrels(result.config.golden_set, result.level))
+    except RerankLensError as exc:
+        st.warning(markdown_escape(str(exc)))
+        return
+    st.download_button(
+        "Download report",
+        html_evaluation(data),
+        f"reranklens-evaluation-{result.config.golden_set}.html",
+        "text/html",
+        key="evaluate.report",
+        help="One HTML file for the people who decide: settings, figures with CIs and paired tests, "
+        "latency vs quality, and the biggest wins and losses. It opens offline and prints legibly.",
+    )

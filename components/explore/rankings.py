@@ -6,14 +6,19 @@ built by ``reranklens.views.charts`` (escaped labels).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import streamlit as st
 
 from components.shared import keys
+from components.shared.grade_control import grade_control
+from reranklens.golden.store import GoldenStore
 from reranklens.ingest.embed import canonical_embedder_name
 from reranklens.types import SearchResult
 from reranklens.views import charts
 from reranklens.views.explore import (
     ExploreView,
+    ViewRow,
     display_name,
     first_stage_rows,
     latency_stages,
@@ -21,7 +26,8 @@ from reranklens.views.explore import (
     search_title,
     stage_name,
 )
-from reranklens.views.render import column_html, legend_html, markdown_escape, top_k_html
+from reranklens.views.judged import JudgedView
+from reranklens.views.render import column_html, legend_html, markdown_escape, query_terms, row_html, top_k_html
 from reranklens.views.report import html_report, markdown_report, view_csv
 from reranklens.workspace import Workspace
 
@@ -95,12 +101,22 @@ def render_fallback(view: ExploreView, reason: str) -> None:
         st.markdown(markdown_escape(reason))
 
 
-def render_story(view: ExploreView) -> None:
-    """The first screen's picture: the colour key, the top-k before and after, and what moved."""
+@dataclass(frozen=True)
+class Grading:
+    """Grade in place: the cards get the grade control, saving to ``golden_set`` as ``who``."""
+
+    golden: GoldenStore
+    golden_set: str
+    who: str
+
+
+def render_story(view: ExploreView, judged: JudgedView | None = None) -> None:
+    """The first screen's picture: the colour key, the top-k before and after (graded when a golden set is
+    picked), and what moved."""
     st.html(legend_html(view.k))
     table, slope = st.columns([1.1, 1], gap="medium")
     with table:
-        st.html(top_k_html(view))
+        st.html(top_k_html(view, judged))
     with slope.container(key="rl-story-slope"):
         st.plotly_chart(
             charts.slope_chart(
@@ -110,28 +126,60 @@ def render_story(view: ExploreView) -> None:
                 view.right_title,
                 top_k_only=True,
                 height=STORY_CHART_HEIGHT,
+                badges=_badges(view, judged),
             ),
             key="story_slope_chart",
         )
 
 
-def render_columns(view: ExploreView) -> None:
-    """Both rankings as cards: the top ``COLUMN_ROWS`` each, all N with the toggle."""
+def render_columns(view: ExploreView, judged: JudgedView | None = None, grading: Grading | None = None) -> None:
+    """Both rankings as cards: the top ``COLUMN_ROWS`` each, all N with the toggle; with ``grading``, each
+    card has the grade control under it."""
     total = max(len(view.left_rows()), len(view.right_rows()))
     show_all = total > COLUMN_ROWS and st.toggle(
         f"Show all {total} candidates", key=keys.SHOW_ALL, help=f"The columns show the top {COLUMN_ROWS} by default."
     )
     limit = None if show_all else COLUMN_ROWS
     left, right = st.columns(2, gap="medium")
-    with left:
-        st.subheader(view.left_title)
-        st.html(column_html(view.left_rows()[:limit], "left", view.k, view.query))
-    with right:
-        st.subheader(view.right_title)
-        st.html(column_html(view.right_rows()[:limit], "right", view.k, view.query))
+    for column, side, title, rows in (
+        (left, "left", view.left_title, view.left_rows()),
+        (right, "right", view.right_title, view.right_rows()),
+    ):
+        with column:
+            st.subheader(title)
+            if grading is None:
+                st.html(column_html(rows[:limit], side, view.k, view.query, judged))
+            else:
+                _graded_cards(view, rows[:limit], side, judged, grading)
 
 
-def render_charts(view: ExploreView) -> None:
+def _graded_cards(
+    view: ExploreView, rows: list[ViewRow], side: str, judged: JudgedView | None, grading: Grading
+) -> None:
+    terms = query_terms(view.query)
+    for row in rows:
+        st.html(f'<div class="rl-column rl-graded rl-{side}">{row_html(row, side, view.k, terms, judged)}</div>')
+        grade = judged.grade_of(row.chunk.chunk_id) if judged is not None else None
+        own = grade.grade if grade is not None and grade.level == "chunk" else None
+        grade_control(
+            st.container(),
+            grading.golden,
+            grading.golden_set,
+            view.query,
+            row.chunk.chunk_id,
+            own,
+            grading.who,
+            copy=side,
+        )
+
+
+def _badges(view: ExploreView, judged: JudgedView | None) -> dict[str, str] | None:
+    if judged is None:
+        return None
+    return {row.chunk.chunk_id: badge for row in view.rows if (badge := judged.badge(row.chunk.chunk_id))}
+
+
+def render_charts(view: ExploreView, judged: JudgedView | None = None) -> None:
     labels = _chart_labels(view)
     points = [
         charts.ScatterPoint(row.chunk.chunk_id, labels[row.chunk.chunk_id], row.similarity, row.right_score, row.status)
@@ -143,7 +191,10 @@ def render_charts(view: ExploreView) -> None:
     scatter.plotly_chart(charts.score_scatter(points, y_title=y_title), key="score_scatter")
     with slope.expander(f"Every candidate's rank, before and after ({len(view.rows)} chunks)"):
         st.plotly_chart(
-            charts.slope_chart(view.comparison, labels, view.left_title, view.right_title), key="slope_chart"
+            charts.slope_chart(
+                view.comparison, labels, view.left_title, view.right_title, badges=_badges(view, judged)
+            ),
+            key="slope_chart",
         )
 
 
@@ -208,11 +259,12 @@ def render_latency(view: ExploreView) -> None:
         )
 
 
-def render_exports(view: ExploreView) -> None:
+def render_exports(view: ExploreView, judged: JudgedView | None = None) -> None:
+    """CSV, Markdown and HTML of the view; with a golden set, they carry the grades and the figures."""
     cols = st.columns(3)
-    cols[0].download_button("CSV", view_csv(view), "reranklens-view.csv", "text/csv")
-    cols[1].download_button("Markdown report", markdown_report(view), "reranklens-report.md", "text/markdown")
-    cols[2].download_button("HTML report", html_report(view), "reranklens-report.html", "text/html")
+    cols[0].download_button("CSV", view_csv(view, judged), "reranklens-view.csv", "text/csv")
+    cols[1].download_button("Markdown report", markdown_report(view, judged), "reranklens-report.md", "text/markdown")
+    cols[2].download_button("HTML report", html_report(view, judged), "reranklens-report.html", "text/html")
 
 
 def _total_ms(view: ExploreView) -> float:

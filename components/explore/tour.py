@@ -96,6 +96,12 @@ def tour_panel(collections: list[str]) -> DeltaGenerator | None:
             return st.empty()
 
 
+def tour_golden_set() -> str | None:
+    """The golden set whose judgements mark the tour's answers, while the tour is on."""
+    tour = _demo_tour()
+    return tour.golden_set if tour is not None and st.session_state.get(keys.TOUR_ON) else None
+
+
 def say_second_stage(slot: DeltaGenerator | None, view: ExploreView, no_reranker: str | None) -> None:
     """Name what the "after" column is, plainly: offline it is hybrid search, not a cross-encoder."""
     if slot is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.explore.golden import golden_picker, judged_for, render_figures, render_judged_line
 from components.explore.rankings import render_alarms, render_columns, render_first_stage, render_summary
 from components.shared.trace_picker import render_logged_query, trace_picker, trace_reranker
 from reranklens.errors import ModelUnavailableError, RerankLensError
@@ -37,18 +38,22 @@ def render_trace_explore(workspace: Workspace, k: int = 3) -> bool:
     set_name, trace_id = picked
     try:
         trace = workspace.traces.get(set_name, trace_id)
+        golden_set = golden_picker(workspace.golden, trace.query, trace_id)
         render_logged_query(set_name, trace_id, trace.query)
         with st.spinner("Reranking the logged candidates…"):
             view = _trace_view(workspace, set_name, trace_id, k)
     except RerankLensError as exc:
         st.error(markdown_escape(str(exc)), icon="⚠️")
         return True
+    judged = judged_for(workspace, view, golden_set, trace_id) if view is not None else None
     if view is not None:
         render_alarms(view)
+        render_judged_line(judged)
         render_summary(view)
+        render_figures(judged)
     _render_answer(trace.answer, [c.id for c in trace.candidates[:k]], view)
     if view is not None:
-        render_columns(view)
+        render_columns(view, judged)
     return True
 
 

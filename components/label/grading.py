@@ -9,6 +9,7 @@ import streamlit as st
 
 from components.label.suggestions import render_suggestion
 from components.shared import keys
+from components.shared.grade_control import grade_control, grade_key
 from components.shared.identity import require_role
 from reranklens.config import Settings
 from reranklens.errors import RerankLensError
@@ -16,8 +17,6 @@ from reranklens.golden.store import GRADE_LABELS, GoldenStore
 from reranklens.golden.suggest import Suggestion
 from reranklens.views.label_sheet import LabelCandidate, LabelSheet, set_progress
 from reranklens.views.render import label_card_html, markdown_escape, query_terms
-
-GRADE_BUTTONS = {0: "0 · not relevant", 1: "1 · related", 2: "2 · relevant", 3: "3 · answers it"}
 
 
 def render_sheet_summary(sheet: LabelSheet, k: int) -> None:
@@ -121,49 +120,8 @@ def render_grading(
         if candidate.grade is None and candidate.doc_grade is not None:
             flag = f"document graded {candidate.doc_grade} ({GRADE_LABELS.get(candidate.doc_grade, 'imported')})"
         card.html(label_card_html(candidate.row, k, terms, flag))
-        key = grade_key(golden_set, query, chunk_id)
         suggestion = (suggestions or {}).get(chunk_id)
+        key = grade_key(golden_set, query, chunk_id)
         if suggestion is not None:
             render_suggestion(card, suggestion, candidate.grade, golden, golden_set, query, who, key)
-        control.segmented_control(
-            "Grade",
-            list(GRADE_BUTTONS),
-            format_func=lambda g: str(g),
-            default=candidate.grade,
-            key=key,
-            on_change=_save_grade,
-            args=(golden, golden_set, query, chunk_id, who, suggestion),
-            help=" / ".join(GRADE_BUTTONS.values()),
-        )
-        if candidate.grade is not None:  # the chosen grade, unmistakable (our own fixed text, no user text)
-            control.markdown(f":blue-background[**✓ graded {GRADE_BUTTONS.get(candidate.grade, candidate.grade)}**]")
-
-
-def grade_key(golden_set: str, query: str, chunk_id: str) -> str:
-    digest = hashlib.sha1(f"{golden_set}\x1f{' '.join(query.split())}".encode()).hexdigest()[:10]
-    return f"grade|{digest}|{chunk_id}"
-
-
-def _save_grade(
-    golden: GoldenStore, golden_set: str, query: str, chunk_id: str, who: str, suggestion: Suggestion | None = None
-) -> None:
-    """Save the person's grade; a suggestion shown next to it is stored with it (for agreement)."""
-    grade = st.session_state.get(grade_key(golden_set, query, chunk_id))
-    try:
-        require_role(Settings.from_env(), "labeler", "Labeling")
-        query_id = golden.add_query(golden_set, query)
-        if grade is None:
-            golden.unjudge(golden_set, query_id, "chunk", chunk_id)
-        else:
-            golden.judge(
-                golden_set,
-                query_id,
-                "chunk",
-                chunk_id,
-                int(grade),
-                who=who,
-                suggested_grade=suggestion.grade if suggestion else None,
-                suggested_by=suggestion.model if suggestion else "",
-            )
-    except RerankLensError as exc:
-        st.session_state[keys.LABEL_ERROR] = str(exc)
+        grade_control(control, golden, golden_set, query, chunk_id, candidate.grade, who, suggestion=suggestion)

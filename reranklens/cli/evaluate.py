@@ -15,6 +15,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -35,6 +36,7 @@ from reranklens.evaluate.pipelines import (
     is_trace_pipeline,
     split_pipeline,
 )
+from reranklens.evaluate.report import report_data, report_format, write_report
 from reranklens.evaluate.runs import RunStore, SavedRun
 from reranklens.evaluate.significance import PairedComparison, compare_pipelines
 from reranklens.retrieve.search import MAX_CANDIDATES, MIN_CANDIDATES
@@ -135,6 +137,11 @@ def add_eval_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
         help=f"exit 1 when a pipeline's mean {REGRESSION_METRIC} is below that of saved run RUN_ID",
     )
     parser.add_argument(
+        "--report",
+        metavar="PATH",
+        help="also write a self-contained report (.html or .md by extension) for the people who decide",
+    )
+    parser.add_argument(
         "--list-runs", action="store_true", help="list saved runs (of --collection/--golden if given) and exit"
     )
     parser.set_defaults(handler=cmd_eval)
@@ -161,6 +168,8 @@ def cmd_eval(workspace: Workspace, args: argparse.Namespace) -> int:
         traces=bool(args.traces),
     )
     thresholds = [parse_threshold(spec, config.pipelines) for spec in args.fail_under]
+    if args.report:
+        report_format(args.report)  # a wrong extension: one line before any work
     baseline = runs.get(args.fail_on_regression) if args.fail_on_regression is not None else None
     if baseline is not None:
         check_baseline(baseline, config)
@@ -187,6 +196,13 @@ def cmd_eval(workspace: Workspace, args: argparse.Namespace) -> int:
             )
         )
     run_id = runs.save(result.to_json(), args.save) if args.save is not None else None
+    if args.report:
+        text = write_report(report_data(result, workspace.golden.qrels(config.golden_set, result.level)), args.report)
+        try:
+            Path(args.report).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInputError(f"Cannot write the report to {args.report}: {exc.strerror}.") from exc
+        print(f"Report written to {args.report}", file=sys.stderr)
 
     if args.json:
         data = result.to_json()

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from reranklens.cli.common import EXIT_ERROR, EXIT_OK, ensure_demo
 from reranklens.errors import InvalidInputError, RerankLensError
+from reranklens.evaluate.judged import judged_view
 from reranklens.retrieve.search import MAX_CANDIDATES, MIN_CANDIDATES
 from reranklens.retrieve.traces import NO_TEXT
 from reranklens.types import SEARCH_MODES, SearchResult
 from reranklens.views.explore import ExploreView, check_top_k, reranked_view
+from reranklens.views.judged import JudgedView
 from reranklens.views.shootout import MAX_RERANKERS, RerankerOutcome, Shootout, check_rerankers
 
 if TYPE_CHECKING:
@@ -44,6 +46,12 @@ def add_query_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         f'repeat to compare up to {MAX_RERANKERS}: each candidate then carries "reranks" per reranker',
     )
     query.add_argument("--top-k", "-k", type=int, default=3, help="top-k for entered/left status (1-10, default 3)")
+    query.add_argument(
+        "--golden",
+        metavar="SET",
+        help="with --rerank: mark each candidate's grade in golden set SET and add this query's nDCG@10, R@3, "
+        "RR@10 and Hit@3 before and after (computed as `reranklens eval` does)",
+    )
     query.add_argument("--json", action="store_true", help="print one JSON object")
     query.set_defaults(handler=cmd_query)
 
@@ -51,6 +59,10 @@ def add_query_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
 def cmd_query(workspace: Workspace, args: argparse.Namespace) -> int:
     check_top_k(args.top_k)
     names = check_rerankers(args.reranker or [])
+    if args.golden is not None:
+        if not args.rerank or len(names) > 1:
+            raise InvalidInputError("--golden compares one ranking before and after: add --rerank (one reranker).")
+        workspace.golden.info(args.golden)  # an unknown set: one line, before any work
     if args.trace:
         if len(names) > 1:
             raise InvalidInputError("--trace replays with one reranker: give --reranker once.")
@@ -74,14 +86,15 @@ def cmd_query(workspace: Workspace, args: argparse.Namespace) -> int:
                 f"instead. {no_reranker}",
                 file=sys.stderr,
             )
+    judged = judged_view(view, workspace.golden, args.golden) if args.golden and view is not None else None
     if args.json:
-        data = result_dict(result, view)
+        data = result_dict(result, view, judged)
         if view is not None:
             data["compared"] = {"before": view.left_title, "after": view.right_title, "after_kind": view.right_kind}
             data["fallback_reason"] = no_reranker
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
-        _print_result(result, view)
+        _print_result(result, view, judged)
     return EXIT_OK
 
 
@@ -169,8 +182,9 @@ def _replay_trace(workspace: Workspace, args: argparse.Namespace, reranker: str 
     trace = workspace.traces.get(name, trace_id)
     result = workspace.trace_search(name, trace_id)
     view = reranked_view(result, workspace.rerank_trace(result, reranker), args.top_k) if args.rerank else None
+    judged = judged_view(view, workspace.golden, args.golden, trace_id) if args.golden and view is not None else None
     if args.json:
-        data = result_dict(result, view)
+        data = result_dict(result, view, judged)
         data["trace"] = {"trace_set": name, "trace_id": trace.trace_id, "answer": trace.answer}
         for candidate, logged in zip(data["candidates"], trace.candidates, strict=True):
             candidate["logged_id"] = logged.id
@@ -179,17 +193,22 @@ def _replay_trace(workspace: Workspace, args: argparse.Namespace, reranker: str 
                 candidate["note"] = NO_TEXT
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
-        _print_result(result, view)
+        _print_result(result, view, judged)
         if trace.answer:
             print(f"logged answer: {trace.answer}")
     return EXIT_OK
 
 
-def result_dict(result: SearchResult, view: ExploreView | None = None) -> dict[str, Any]:
+def result_dict(
+    result: SearchResult, view: ExploreView | None = None, judged: JudgedView | None = None
+) -> dict[str, Any]:
     """The ``--json`` shape of a search, candidates in first-stage order. With a reranked ``view``,
     each candidate gains ``rerank_rank``, ``rerank_score`` (raw), ``rerank_probability`` (0-1),
     ``shift``, ``status`` and ``tokens_seen``, and ``timings_ms`` gains ``rerank`` (the total) and its
-    parts ``rerank_tokenize``, ``rerank_model`` and ``rerank_post``."""
+    parts ``rerank_tokenize``, ``rerank_model`` and ``rerank_post``. With ``judged`` (``--golden``),
+    each candidate gains ``grade`` (null: unjudged) and ``grade_level`` (``chunk``/``doc``), and the
+    object gains ``golden`` (set, query id or null, the best-graded line) and ``metrics``:
+    ``{"before": {"nDCG@10": …, "R@3": …, "RR@10": …, "Hit@3": …}, "after": {…}}`` (null: no relevant label)."""
     rows = {row.chunk.chunk_id: row for row in view.rows} if view else {}
     candidates = []
     for hit in result.hits:
@@ -213,6 +232,9 @@ def result_dict(result: SearchResult, view: ExploreView | None = None) -> dict[s
                 tokens_seen=row.tokens_seen,
                 tokens_total=row.tokens_total,
             )
+        if judged is not None:
+            grade = judged.grade_of(hit.chunk.chunk_id)
+            candidate.update(grade=grade.grade if grade else None, grade_level=grade.level if grade else None)
         candidates.append(candidate)
     timings = view.timings_ms if view else result.timings_ms
     data: dict[str, Any] = {"query": result.query, "collection": result.collection, "mode": result.mode}
@@ -221,10 +243,18 @@ def result_dict(result: SearchResult, view: ExploreView | None = None) -> dict[s
         data["warnings"] = list(view.alarms)
     data["candidates"] = candidates
     data["timings_ms"] = {stage: round(ms, 2) for stage, ms in timings.items()}
+    if judged is not None:
+        data["golden"] = {
+            "set": judged.golden_set,
+            "query_id": judged.query.query_id if judged.query else None,
+            "best_graded": judged.best.line() if judged.best else None,
+            "metrics_level": judged.metrics_level,
+        }
+        data["metrics"] = judged.metrics
     return data
 
 
-def _print_result(result: SearchResult, view: ExploreView | None) -> None:
+def _print_result(result: SearchResult, view: ExploreView | None, judged: JudgedView | None = None) -> None:
     print(f"{result.mode} search in '{result.collection}' for: {result.query}")
     if view is None:
         print(f"{'rank':>4}  {'score':>8}  {'doc_id':<28} text")
@@ -235,17 +265,40 @@ def _print_result(result: SearchResult, view: ExploreView | None) -> None:
         for alarm in view.alarms:
             print(f"warning: {alarm}", file=sys.stderr)
         print(f"compared: {view.left_title} (before) -> {view.right_title} (after)")
-        print(f"{'after':>6} {'before':>6} {'shift':>5}  {'score':>8}  {'status':<16} {'doc_id':<28} text")
+        _print_judged(judged)
+        grade_head = f" {'grade':<9}" if judged else ""
+        print(f"{'after':>6} {'before':>6} {'shift':>5}  {'score':>8}  {'status':<16}{grade_head} {'doc_id':<28} text")
         for row in view.right_rows():
             status = row.status.replace("_top_k", f" top-{view.k}").replace("_", " ") if row.status != "outside" else ""
             shift = "" if row.shift is None else f"{row.shift:+d}"
+            grade = (
+                f" {judged.badge(row.chunk.chunk_id).replace('grade ', '').replace(' · ', ' '):<9}" if judged else ""
+            )
             print(
-                f"{row.right_rank:>6} {row.left_rank:>6} {shift:>5}  {row.right_score or 0:>8.4f}  {status:<16} "
+                f"{row.right_rank:>6} {row.left_rank:>6} {shift:>5}  {row.right_score or 0:>8.4f}  {status:<16}{grade} "
                 f"{_cut(row.chunk.doc_id, 28):<28} {_preview(row.chunk.text)}"
             )
         timings = view.timings_ms
     summary = ", ".join(f"{stage} {ms:.1f} ms" for stage, ms in timings.items())
     print(f"{len(result.hits)} candidates; {summary}")
+
+
+def _print_judged(judged: JudgedView | None) -> None:
+    """The golden set's verdict above the table: the best-graded chunk and the four figures."""
+    if judged is None:
+        return
+    if not judged.judged:
+        print(judged.not_judged_line())
+        return
+    print(judged.best.line() if judged.best else f"no relevant label for this query in {judged.golden_set}")
+    if judged.metrics is not None:
+        before, after = judged.metrics["before"], judged.metrics["after"]
+        print(
+            f"{judged.metrics_level}-level: "
+            + ", ".join(
+                f"{name} {before[name]:.3f} -> {after[name]:.3f} ({after[name] - before[name]:+.3f})" for name in before
+            )
+        )
 
 
 def _print_shootout(shoot: Shootout) -> None:

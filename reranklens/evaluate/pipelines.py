@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import ir_measures
 import numpy as np
@@ -27,7 +27,7 @@ from reranklens.errors import InvalidInputError, ModelUnavailableError, RerankLe
 from reranklens.golden.store import Level
 from reranklens.rerank.rerankers import Reranker, rerank
 from reranklens.retrieve.search import check_candidates, check_query
-from reranklens.types import Embedder, Hit, RerankCost, RerankResult, SearchMode, SearchResult
+from reranklens.types import Chunk, Embedder, Hit, RerankCost, RerankResult, SearchMode, SearchResult
 from reranklens.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,14 @@ class EvalResult:
             raise InvalidInputError(f"Not a saved evaluation run (missing or bad field {exc}).") from exc
 
 
-def ranking_to_run(hits: Sequence[Hit], level: Level) -> dict[str, float]:
+class Ranked(Protocol):
+    """Anything placed in a ranking: a search ``Hit``, or a row of an Explore view."""
+
+    @property
+    def chunk(self) -> Chunk: ...
+
+
+def ranking_to_run(hits: Sequence[Ranked], level: Level) -> dict[str, float]:
     """A ranking as a TREC run for one query: ``{id: score}`` with score = 1/rank.
 
     At doc level each document takes the rank of its best chunk. Scores are strictly decreasing,

@@ -67,6 +67,7 @@ def slope_chart(
     *,
     top_k_only: bool = False,
     height: int | None = None,
+    badges: Mapping[str, str] | None = None,
 ) -> go.Figure:
     """Bump chart of every chunk's rank on the left and on the right, coloured by top-k status.
 
@@ -75,7 +76,8 @@ def slope_chart(
 
     One trace per chunk (a line for chunks in both rankings, a lone marker on its side otherwise), grouped
     per status in the legend. The dashed line at ``k + 0.5`` is the top-k cut. ``labels`` maps chunk_id to
-    display text (falls back to the chunk_id).
+    display text (falls back to the chunk_id). ``badges`` maps chunk_id to a short mark drawn beside both of
+    its points (a golden set's "grade 3" or "unjudged").
     """
     left_x, right_x = html.escape(left_title), html.escape(right_title)
     k = comparison.k
@@ -93,11 +95,16 @@ def slope_chart(
             ys.append(change.right_rank)
         color = STATUS_COLORS[change.status]
         hover = _slope_hover(change, labels.get(change.chunk_id, change.chunk_id), left_title, right_title)
+        badge = safe_text((badges or {}).get(change.chunk_id, ""))
+        sides = ["middle left" if x == left_x else "middle right" for x in xs]
         fig.add_trace(
             go.Scatter(
                 x=xs,
                 y=ys,
-                mode="lines+markers" if len(xs) == 2 else "markers",
+                mode=("lines+markers" if len(xs) == 2 else "markers") + ("+text" if badge else ""),
+                text=[badge] * len(xs) if badge else None,
+                textposition=sides if badge else None,
+                textfont={"size": 11, "color": color},
                 name=STATUS_LABELS[change.status],
                 legendgroup=change.status,
                 legendrank=STATUSES.index(change.status),

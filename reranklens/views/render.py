@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from reranklens.views.explore import ExploreView, ViewRow
+from reranklens.views.judged import JudgedView
 
 STATUS_BACKGROUNDS = {
     "entered_top_k": "#e3f4e4",
@@ -101,8 +102,39 @@ def shift_badge(shift: int | None) -> str:
     return '<span class="rl-shift rl-same" style="color:#777">=</span>'
 
 
-def row_html(row: ViewRow, side: str, k: int, terms: Sequence[str]) -> str:
-    """One candidate as a card: rank, shift, score, source and heading, a preview, the full text."""
+GRADE_COLORS = {0: "#757575", 1: "#8d6e00", 2: "#1565c0", 3: "#2e7d32"}
+
+
+def grade_badge_html(judged: JudgedView | None, chunk_id: str) -> str:
+    """The golden set's mark for a chunk: "grade 3", "grade 2 · doc" (the document's grade, shown on each of
+    its chunks), "unjudged" (in a top-k without a grade), or "" (no set, or nothing to say)."""
+    if judged is None:
+        return ""
+    text = judged.badge(chunk_id)
+    if not text:
+        return ""
+    grade = judged.grade_of(chunk_id)
+    if grade is None:
+        return (
+            ' <span class="rl-grade rl-unjudged" title="no judgement in the golden set" '
+            'style="border:1px dashed #9e9e9e;color:#616161;border-radius:8px;padding:0 6px;font-size:0.8rem">'
+            "unjudged</span>"
+        )
+    title = (
+        "document-level judgement: applies to every chunk of this document"
+        if grade.level == "doc"
+        else "judged for this chunk"
+    )
+    color = GRADE_COLORS.get(grade.grade, "#424242")
+    return (
+        f' <span class="rl-grade rl-grade-{grade.grade}" data-level="{grade.level}" title="{title}" '
+        f'style="background:{color};color:#fff;border-radius:8px;padding:0 6px;font-size:0.8rem;white-space:nowrap">'
+        f"{_escape(text)}</span>"
+    )
+
+
+def row_html(row: ViewRow, side: str, k: int, terms: Sequence[str], judged: JudgedView | None = None) -> str:
+    """One candidate as a card: rank, shift, score, grade, source and heading, a preview, the full text."""
     rank = row.left_rank if side == "left" else row.right_rank
     score = row.left_score if side == "left" else row.right_score
     status_text = STATUS_TEXT[row.status].format(k=k)
@@ -125,7 +157,8 @@ def row_html(row: ViewRow, side: str, k: int, terms: Sequence[str]) -> str:
         f'<div class="rl-row rl-{row.status}" data-chunk="{_escape(row.chunk.chunk_id)}" '
         f'style="background:{STATUS_BACKGROUNDS[row.status]};border-left:4px solid {STATUS_BORDERS[row.status]};'
         'padding:6px 10px;margin:0 0 6px 0;border-radius:4px;font-size:0.9rem">'
-        f"<div><b>{rank_text}</b> {shift} <code>{score_text}</code>{extra}{badge} · "
+        f"<div><b>{rank_text}</b> {shift} <code>{score_text}</code>{extra}{badge}"
+        f"{grade_badge_html(judged, row.chunk.chunk_id)} · "
         f'<span class="rl-source">{_escape(row.chunk.doc_id)}</span></div>'
         f"{heading}"
         f'<div class="rl-preview">{preview_html}</div>'
@@ -153,9 +186,9 @@ def label_card_html(row: ViewRow, k: int, terms: Sequence[str], flag: str = "") 
     return ranks + row_html(row, "right", k, terms)
 
 
-def column_html(rows: Iterable[ViewRow], side: str, k: int, query: str) -> str:
+def column_html(rows: Iterable[ViewRow], side: str, k: int, query: str, judged: JudgedView | None = None) -> str:
     terms = query_terms(query)
-    body = "".join(row_html(row, side, k, terms) for row in rows)
+    body = "".join(row_html(row, side, k, terms, judged) for row in rows)
     return f'<div class="rl-column rl-{side}">{body}</div>'
 
 
@@ -319,9 +352,10 @@ def legend_html(k: int) -> str:
     )
 
 
-def top_k_html(view: ExploreView) -> str:
+def top_k_html(view: ExploreView, judged: JudgedView | None = None) -> str:
     """The top-k before and after, side by side: which chunks entered (with the rank they came from),
-    which left (with the rank they fell to), coloured as the cards are. All document text escaped."""
+    which left (with the rank they fell to), coloured as the cards are, each with its grade when a golden
+    set is picked. All document text escaped."""
     before, after = view.left_rows()[: view.k], view.right_rows()[: view.k]
 
     def cell(row: ViewRow | None, side: str) -> str:
@@ -341,7 +375,7 @@ def top_k_html(view: ExploreView) -> str:
             f'<td class="rl-topk-cell rl-{row.status}" data-chunk="{_escape(row.chunk.chunk_id)}" '
             f'style="background:{STATUS_BACKGROUNDS[row.status]};border-left:4px solid {STATUS_BORDERS[row.status]};'
             'padding:4px 8px;vertical-align:top">'
-            f"<b>#{rank}</b> {_escape(label)} "
+            f"<b>#{rank}</b> {_escape(label)}{grade_badge_html(judged, row.chunk.chunk_id)} "
             f'<span class="rl-move" style="color:{STATUS_BORDERS[row.status]};white-space:nowrap">'
             f"{_escape(move)}</span></td>"
         )

@@ -19,6 +19,7 @@ from typing import Any
 
 from reranklens.golden.formats import csv_cell
 from reranklens.views.explore import ExploreView, latency_summary
+from reranklens.views.judged import FIGURES, JudgedView
 from reranklens.views.render import break_autolinks, column_html
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
@@ -38,11 +39,14 @@ CSV_COLUMNS = (
     "tokens_total",
     "text",
 )
+# With a golden set picked, the CSV gains these two columns before ``text``.
+GRADE_COLUMNS = ("grade", "grade_level")
 
 
-def view_records(view: ExploreView) -> list[dict[str, Any]]:
-    """One flat dict per candidate (the CSV export), in right-hand order."""
-    return [
+def view_records(view: ExploreView, judged: JudgedView | None = None) -> list[dict[str, Any]]:
+    """One flat dict per candidate (the CSV export); with ``judged``, each also has ``grade`` (None:
+    unjudged) and ``grade_level`` (chunk/doc)."""
+    records = [
         {
             "chunk_id": row.chunk.chunk_id,
             "doc_id": row.chunk.doc_id,
@@ -60,19 +64,45 @@ def view_records(view: ExploreView) -> list[dict[str, Any]]:
         }
         for row in view.rows
     ]
+    if judged is not None:
+        for record in records:
+            grade = judged.grade_of(record["chunk_id"])
+            record["grade"] = grade.grade if grade else None
+            record["grade_level"] = grade.level if grade else None
+    return records
 
 
-def view_csv(view: ExploreView) -> str:
+def view_csv(view: ExploreView, judged: JudgedView | None = None) -> str:
     """The CSV export: ``view_records`` with every text cell neutralised for spreadsheets (``csv_cell``)."""
     buffer = io.StringIO()
-    records = view_records(view)
-    writer = csv.DictWriter(buffer, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
+    records = view_records(view, judged)
+    columns = list(CSV_COLUMNS) if judged is None else [*CSV_COLUMNS[:-1], *GRADE_COLUMNS, CSV_COLUMNS[-1]]
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows({key: csv_cell(value) for key, value in record.items()} for record in records)
     return buffer.getvalue()
 
 
-def markdown_report(view: ExploreView) -> str:
+def judged_lines(judged: JudgedView | None) -> list[str]:
+    """What the golden set says about this query, as plain lines: the set, the best-graded chunk, and each
+    figure before -> after (change). Empty without a set."""
+    if judged is None:
+        return []
+    if not judged.judged:
+        return [f"Golden set: {judged.not_judged_line()}"]
+    lines = [f"Golden set: {judged.golden_set}"]
+    lines.append(judged.best.line() if judged.best else "No relevant label for this query.")
+    if judged.metrics is not None:
+        before, after = judged.metrics["before"], judged.metrics["after"]
+        lines += [
+            f"{name} ({judged.metrics_level} level): {before[name]:.3f} -> {after[name]:.3f} "
+            f"({after[name] - before[name]:+.3f})"
+            for name in FIGURES
+        ]
+    return lines
+
+
+def markdown_report(view: ExploreView, judged: JudgedView | None = None) -> str:
     lines = [
         "# RerankLens report",
         "",
@@ -84,28 +114,33 @@ def markdown_report(view: ExploreView) -> str:
         f"- Generated: {datetime.now(UTC).isoformat(timespec='seconds')}",
         "",
     ]
+    lines += [f"- {markdown_line(line)}" for line in judged_lines(judged)]
     lines += [f"> Warning: {markdown_line(alarm)}" for alarm in view.alarms]
+    grade_head, grade_rule = (" grade |", "---|") if judged is not None else ("", "")
     lines += [
         "",
         f"| {markdown_line(view.right_title)} rank | {markdown_line(view.left_title)} rank "
-        "| shift | status | document | text |",
-        "|---:|---:|---:|---|---|---|",
+        f"| shift | status |{grade_head} document | text |",
+        f"|---:|---:|---:|---|{grade_rule}---|---|",
     ]
     for row in view.right_rows() + [r for r in view.rows if r.right_rank is None]:
         text = " ".join(row.chunk.text.split())[:200]
+        grade = f" {judged.badge(row.chunk.chunk_id)} |" if judged is not None else ""
         lines.append(
-            f"| {row.right_rank or ''} | {row.left_rank or ''} | {_signed(row.shift)} | {row.status} | "
+            f"| {row.right_rank or ''} | {row.left_rank or ''} | {_signed(row.shift)} | {row.status} |{grade} "
             f"{markdown_line(row.chunk.doc_id)} | {markdown_line(text)} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def html_report(view: ExploreView) -> str:
-    """A single HTML file (inline CSS, no scripts, no external resources) with both columns."""
+def html_report(view: ExploreView, judged: JudgedView | None = None) -> str:
+    """A single HTML file (inline CSS, no scripts, no external resources) with both columns, and with a
+    golden set its grades on the cards, the best-graded line and the figures."""
     esc = html.escape
     alarms = "".join(f'<p class="alarm">⚠ {esc(alarm)}</p>' for alarm in view.alarms)
-    left = column_html(view.left_rows(), "left", view.k, view.query)
-    right = column_html(view.right_rows(), "right", view.k, view.query)
+    left = column_html(view.left_rows(), "left", view.k, view.query, judged)
+    right = column_html(view.right_rows(), "right", view.k, view.query, judged)
+    golden = "".join(f'<p class="rl-judged">{esc(line)}</p>' for line in judged_lines(judged))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
@@ -117,7 +152,7 @@ def html_report(view: ExploreView) -> str:
 <p><b>Query:</b> {esc(view.query)}<br><b>Collection:</b> {esc(view.collection)}<br>
 <b>Top-{view.k}:</b> {len(view.comparison.entered)} entered, {len(view.comparison.left)} left<br>
 <b>Latency:</b> {esc(_latency(view))}</p>
-{alarms}
+{golden}{alarms}
 <div class="cols"><div><h2>{esc(view.left_title)}</h2>{left}</div>
 <div><h2>{esc(view.right_title)}</h2>{right}</div></div>
 </body></html>
