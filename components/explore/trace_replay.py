@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.explore.rankings import render_alarms, render_columns, render_first_stage, render_summary
+from components.explore.why import render_map
 from components.shared.trace_picker import render_logged_query, trace_picker, trace_reranker
 from reranklens.errors import ModelUnavailableError, RerankLensError
 from reranklens.views.explore import ExploreView
@@ -49,6 +50,7 @@ def render_trace_explore(workspace: Workspace, k: int = 3) -> bool:
     _render_answer(trace.answer, [c.id for c in trace.candidates[:k]], view)
     if view is not None:
         render_columns(view)
+        render_map(workspace, view)  # says why a logged retrieval has no map
     return True
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from reranklens.errors import InvalidInputError, StoreUnavailableError
 from reranklens.retrieve.conventions import MetadataKeys, majority_convention, map_chunk
-from reranklens.retrieve.store import StoredChunks
+from reranklens.retrieve.store import StoredChunks, stored_vectors
 from reranklens.types import Chunk, CollectionInfo
 
 log = logging.getLogger(__name__)
@@ -193,6 +193,10 @@ class AttachedStore:
         chunks = self._chunks(result["ids"][0], result["documents"][0], result["metadatas"][0])
         scale = 0.5 if self.attachment.space == "l2" else 1.0
         return [(chunk, float(d) * scale) for chunk, d in zip(chunks, result["distances"][0], strict=True)]
+
+    def vectors(self, name: str, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of those of ``chunk_ids`` the collection holds, by id."""
+        return stored_vectors(self._collection, chunk_ids)
 
     # -- what attaching needs -------------------------------------------------------------------
     def sample(self, n: int = PROBE_SIZE) -> dict[str, Any]:
