@@ -20,6 +20,7 @@ from reranklens.cli.common import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_O
 from reranklens.cli.corpus import add_demo_command, add_ingest_command, add_listing_commands
 from reranklens.cli.evaluate import add_eval_command
 from reranklens.cli.golden import add_golden_commands
+from reranklens.cli.map import add_map_command
 from reranklens.cli.models import add_models_commands, add_untrained_command
 from reranklens.cli.query import add_query_command
 from reranklens.cli.traces import add_traces_commands
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_demo_command(commands)
     add_attach_commands(commands)
     add_traces_commands(commands)
+    add_map_command(commands)
     return parser
 
 
