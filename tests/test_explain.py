@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -131,18 +132,10 @@ def test_a_reranker_that_cannot_load_is_one_stage_error(ws: Workspace, tmp_path:
     assert [s.stage for s in flow.ranked()] == ["vector"]
 
 
-def add_neighbours(ws: Workspace, xss_doc: XssDoc, root: Path) -> None:
-    """The one-document ``xss`` collection with two plain documents beside it: enough chunks for a map."""
-    docs = root / "xss-neighbours"
-    docs.mkdir()
-    (docs / "field-notes.md").write_text(xss_doc.markdown, encoding="utf-8")
-    (docs / "lions.md").write_text("# Lions\n\nLions rest in the shade through the afternoon heat.\n")
-    (docs / "rivers.md").write_text("# Rivers\n\nThe Mara river floods after the long rains.\n")
-    ws.ingest([docs], xss_doc.collection)
-
-
-def test_map_hover_text_of_a_markup_chunk_is_escaped(ws: Workspace, xss_doc: XssDoc, tmp_path: Path) -> None:
-    add_neighbours(ws, xss_doc, tmp_path)
+def test_map_hover_text_of_a_markup_chunk_is_escaped(
+    ws: Workspace, xss_doc: XssDoc, add_xss_neighbours: Callable[[Workspace], None]
+) -> None:
+    add_xss_neighbours(ws)
     view, _ = ws.explore(xss_doc.query, xss_doc.collection, "vector", 5, 3)
     figure = map_figure(embedding_map(ws, view))
     texts = [str(cell) for trace in figure.data for row in trace.customdata for cell in row]
@@ -152,9 +145,13 @@ def test_map_hover_text_of_a_markup_chunk_is_escaped(ws: Workspace, xss_doc: Xss
 
 
 def test_cli_map_writes_one_offline_file_with_markup_as_text(
-    ws: Workspace, xss_doc: XssDoc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ws: Workspace,
+    xss_doc: XssDoc,
+    add_xss_neighbours: Callable[[Workspace], None],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    add_neighbours(ws, xss_doc, tmp_path)
+    add_xss_neighbours(ws)
     out, own_store = tmp_path / "maps" / "map.html", ws.settings.data_dir
     code = main(["--data-dir", str(own_store), "map", xss_doc.query, "-c", xss_doc.collection, "--out", str(out)])
     assert code == 0, capsys.readouterr().err
