@@ -18,6 +18,7 @@ import hashlib
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -187,7 +188,9 @@ def save_projection(projection: Projection, folder: Path) -> None:
     remove the collection's older ones."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / projection.key
-    partial = folder / f".partial-{projection.key}-{os.getpid()}"
+    partial = (
+        folder / f".partial-{projection.key}-{os.getpid()}-{threading.get_ident()}"
+    )  # two sessions may fit at once
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()
     arrays: dict[str, np.ndarray] = {
@@ -205,7 +208,13 @@ def save_projection(projection: Projection, folder: Path) -> None:
     np.savez(partial / "projection.npz", **arrays)
     (partial / "method").write_text(projection.method, encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)
-    os.replace(partial, target)
+    try:
+        os.replace(partial, target)
+    except OSError:
+        # Another session saved the same fit in between: keep theirs.
+        shutil.rmtree(partial, ignore_errors=True)
+        if not (target / "method").is_file():
+            raise
     for stale in folder.iterdir():
         if stale.name != projection.key and not stale.name.startswith(".partial-"):
             shutil.rmtree(stale, ignore_errors=True)
