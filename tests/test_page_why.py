@@ -53,7 +53,7 @@ def test_evaluate_shows_one_query_through_the_evaluated_stages(offline_page_env:
     at = AppTest.from_file(str(ROOT / "pages" / "evaluate.py"), default_timeout=TIMEOUT_S).run()
     next(s for s in at.selectbox if s.label == "Golden set").set_value(DEMO_GOLDEN_SET)
     at.run()
-    at.multiselect[0].set_value(["vector", "bm25"])
+    at.sidebar.multiselect[0].set_value(["vector", "bm25"])
     next(b for b in at.sidebar.button if b.label == "Run evaluation").click().run()
     assert not at.exception
     query = at.selectbox(key=keys.EVAL_STAGES_QUERY)
