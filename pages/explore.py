@@ -77,7 +77,7 @@ render_summary(view)
 if st.button("🏷️ Label this query", help="Open the Label page with this query and these settings"):
     st.switch_page("pages/label.py", query_params=url_params(params))
 render_shootout(shoot) if shoot is not None else render_columns(view)
-render_why(workspace, view, search, [] if no_reranker else rerankers)
+render_why(workspace, view, search, shoot, None if no_reranker else params.reranker)
 st.divider()
 render_charts(view)
 render_score_panel(view)

@@ -38,7 +38,10 @@ TRACES = Path(__file__).parent / "fixtures" / "traces" / "support_bot.jsonl"
 
 @pytest.fixture
 def own_store(page_data_dir: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(page_data_dir, tmp_path / "store"))
+    """A copy of the session store without the maps page tests may have fitted in it."""
+    store = Path(shutil.copytree(page_data_dir, tmp_path / "store"))
+    shutil.rmtree(store / MAP_DIR, ignore_errors=True)
+    return store
 
 
 @pytest.fixture
@@ -170,3 +173,23 @@ def test_cli_map_writes_one_offline_file_with_markup_as_text(
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and "nope" in err
     assert not (tmp_path / "x.html").exists()
+
+
+def test_rank_flow_reuses_the_results_in_hand(ws: Workspace, tmp_path: Path) -> None:
+    """The page passes its own reranking and the shoot-out's failures: nothing is asked again."""
+    search = ws.search(QUERY, DEMO_COLLECTION, "vector", 10)
+    done = ws.rerank(search)
+    missing = f"vector+rerank:{tmp_path / 'never-loaded'}"
+    flow = rank_flow(
+        ws,
+        QUERY,
+        DEMO_COLLECTION,
+        ["vector", "vector+rerank:mine", missing],
+        10,
+        3,
+        searches={"vector": search},
+        reranked={"vector+rerank:mine": done, missing: "429 from the API"},
+    )
+    assert flow.stages[0].hits == search.hits
+    assert [h.chunk.chunk_id for h in flow.stages[1].hits] == [r.hit.chunk.chunk_id for r in done.hits]
+    assert flow.stages[2].error == "429 from the API"

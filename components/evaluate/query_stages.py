@@ -8,9 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from components.shared import keys
+from components.shared.identity import paid_call_guard
 from reranklens.errors import RerankLensError
 from reranklens.evaluate.pipelines import EvalResult, is_reranked, split_pipeline
 from reranklens.explain.rank_flow import FLOW_MEASURES, rank_flow, stage_options, stage_title
+from reranklens.llm.budget import paid_calls
 from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
 
@@ -48,7 +50,7 @@ def render_query_stages(workspace: Workspace, result: EvalResult, rerankers: lis
         st.info("Pick at least one stage.")
         return
     try:
-        with st.spinner("Ranking the query through the stages…"):
+        with paid_calls(paid_call_guard(workspace.settings)), st.spinner("Ranking the query through the stages…"):
             flow = rank_flow(
                 workspace,
                 queries[qid],

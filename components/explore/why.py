@@ -7,18 +7,20 @@ grades). Document text reaches the page only through the escaped figures of ``re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import streamlit as st
 
 from components.shared import keys
+from components.shared.identity import paid_call_guard
+from components.shared.reranker_picker import reranker_options
 from reranklens.errors import RerankLensError
 from reranklens.explain.charts import flow_figure, map_figure
 from reranklens.explain.embedding_map import embedding_map
 from reranklens.explain.rank_flow import QueryGrades, query_grades, rank_flow, stage_options, stage_title
-from reranklens.types import SearchResult
+from reranklens.llm.budget import paid_calls
+from reranklens.types import RerankResult, SearchResult
 from reranklens.views.explore import ExploreView
 from reranklens.views.render import markdown_escape
+from reranklens.views.shootout import Shootout
 from reranklens.workspace import Workspace
 
 MAP_HELP = (
@@ -27,8 +29,17 @@ MAP_HELP = (
 )
 
 
-def render_why(workspace: Workspace, view: ExploreView, search: SearchResult, rerankers: Sequence[str]) -> None:
-    """The map, then the rank flow; ``rerankers`` are the ones the page compares (empty: none could load)."""
+def render_why(
+    workspace: Workspace, view: ExploreView, search: SearchResult, shoot: Shootout | None, reranker: str | None
+) -> None:
+    """The map, then the rank flow of the stages the page shows: ``search`` reranked by the shoot-out's
+    rerankers (their results reused: a paid reranker is not asked again), or by the view's ``reranker``
+    (None: none could load, and the view compares vector and hybrid search)."""
+    done: dict[str, RerankResult | str] = {}
+    if shoot is not None:
+        done = {f"{search.mode}+rerank:{o.name}": o.rerank or o.error or "" for o in shoot.outcomes}
+    elif reranker is not None and view.rerank is not None:
+        done = {f"{search.mode}+rerank:{reranker}": view.rerank}
     st.subheader("See why")
     golden_set = st.session_state.get(keys.EXPLORE_GOLDEN_SET)
     try:
@@ -37,7 +48,7 @@ def render_why(workspace: Workspace, view: ExploreView, search: SearchResult, re
         st.warning(markdown_escape(str(exc)), icon="⚠️")
         grades, golden_set = None, None
     render_map(workspace, view, grades)
-    _render_flow(workspace, view, search, rerankers, golden_set)
+    _render_flow(workspace, view, search, done, golden_set)
 
 
 def render_map(workspace: Workspace, view: ExploreView, grades: QueryGrades | None = None) -> None:
@@ -60,12 +71,15 @@ def render_map(workspace: Workspace, view: ExploreView, grades: QueryGrades | No
 
 
 def _render_flow(
-    workspace: Workspace, view: ExploreView, search: SearchResult, rerankers: Sequence[str], golden_set: str | None
+    workspace: Workspace,
+    view: ExploreView,
+    search: SearchResult,
+    done: dict[str, RerankResult | str],
+    golden_set: str | None,
 ) -> None:
     st.markdown("**Rank flow**")
-    first = search.mode if search.mode != "logged" else "vector"
-    options = stage_options(first, rerankers)
-    default = [first, *(f"{first}+rerank:{name}" for name in rerankers)] if rerankers else ["vector", "hybrid"]
+    options = list(dict.fromkeys([*stage_options(search.mode, reranker_options(workspace.settings)), *done]))
+    default = [search.mode, *done] if done else ["vector", "hybrid"]
     chosen = st.multiselect(
         "Stages",
         options,
@@ -77,7 +91,7 @@ def _render_flow(
     if not chosen:
         st.info("Pick at least one stage.")
         return
-    with st.spinner("Ranking through the stages…"):
+    with paid_calls(paid_call_guard(workspace.settings)), st.spinner("Ranking through the stages…"):
         try:
             flow = rank_flow(
                 workspace,
@@ -88,6 +102,7 @@ def _render_flow(
                 view.k,
                 golden_set,
                 searches={search.mode: search},
+                reranked=done,
             )
         except RerankLensError as exc:
             st.warning(markdown_escape(str(exc)), icon="⚠️")

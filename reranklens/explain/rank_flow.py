@@ -21,7 +21,7 @@ from reranklens.evaluate.pipelines import (
     split_pipeline,
 )
 from reranklens.golden.store import Level
-from reranklens.types import Chunk, Hit, SearchMode, SearchResult
+from reranklens.types import Chunk, Hit, RerankResult, SearchMode, SearchResult
 from reranklens.views.explore import display_name
 from reranklens.workspace import Workspace
 
@@ -129,10 +129,13 @@ def rank_flow(
     golden_set: str | None = None,
     level: LevelChoice = "auto",
     searches: Mapping[str, SearchResult] | None = None,
+    reranked: Mapping[str, RerankResult | str] | None = None,
 ) -> RankFlow:
     """Rank ``query`` through each of ``stages`` (each stage's own output: a first-stage search, or that
-    search's candidates reranked). ``searches`` are first-stage results already in hand (the page's),
-    reused rather than searched again. A reranker that fails gets its error line; the others stand."""
+    search's candidates reranked). ``searches`` (by mode) and ``reranked`` (by stage: a result, or the error
+    line of a reranker that failed) are results already in hand (the page's), reused rather than computed
+    again, so a paid reranker is never asked twice. A reranker that fails gets its error line; the others
+    stand."""
     unknown = [s for s in stages if not is_pipeline(s)]
     if unknown or not stages:
         raise InvalidInputError(
@@ -155,8 +158,13 @@ def rank_flow(
             if first not in found:
                 found[first] = workspace.search(query, collection, first, candidates)  # type: ignore[arg-type]
             search = found[first]
+            done = (reranked or {}).get(stage)
+            if isinstance(done, str):
+                results.append(StageRanking(stage, title, error=done))
+                continue
             if is_reranked(stage):
-                hits = tuple(r.hit for r in workspace.rerank(search, reranker).hits)
+                result = done if done is not None else workspace.rerank(search, reranker)
+                hits = tuple(r.hit for r in result.hits)
             else:
                 hits = search.hits
         except RerankLensError as exc:
