@@ -5,6 +5,7 @@ import streamlit as st
 from components.evaluate.jobs import finish_evaluation, start_evaluation
 from components.evaluate.judge_agreement import render_suggestion_agreement
 from components.evaluate.pipelines import pipeline_options, render_costs
+from components.evaluate.query_stages import render_query_stages
 from components.evaluate.results import (
     default_golden_set,
     latest_saved,
@@ -99,6 +100,9 @@ else:
     render_metric_table(result)
     st.subheader("Query by query")
     render_comparison(result, trace_links(workspace, collection) if traces else None)
+    if not traces:  # a trace set's stages are the logged ranking: nothing to search again
+        st.subheader("One query through the stages")
+        render_query_stages(workspace, result, rerankers)
     st.subheader("Latency per stage")
     render_latency(result)
     render_costs(result)  # cost per 1,000 queries next to latency

@@ -22,6 +22,7 @@ from components.explore.rankings import (
 from components.explore.shootout import compare_picker, render_shootout, run_shootout, shown_view
 from components.explore.tour import say_second_stage, start_tour_from_url, tour_golden_set, tour_panel
 from components.explore.trace_replay import render_trace_explore
+from components.explore.why import render_why
 from components.shared.frame import page_frame
 from components.shared.reranker_picker import reranker_label, reranker_options
 from components.shared.resources import collection_names, show_error, workspace_with_demo
@@ -83,6 +84,7 @@ render_figures(judged)
 if st.button("🏷️ Label this query", help="Open the Label page with this query and these settings"):
     st.switch_page("pages/label.py", query_params=url_params(params))
 render_shootout(shoot) if shoot is not None else render_columns(view, judged, grading)
+render_why(workspace, view, search, shoot, None if no_reranker else params.reranker)
 st.divider()
 render_charts(view, judged)
 render_score_panel(view)

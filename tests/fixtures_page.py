@@ -38,6 +38,26 @@ class XssDoc:
         )
 
 
+@pytest.fixture
+def add_xss_neighbours(xss_doc: XssDoc, tmp_path: Path) -> Callable[[Workspace], None]:
+    """Call it with a workspace: two plain documents join ``xss_doc`` in its collection there (enough chunks
+    for an embedding map)."""
+
+    def add(workspace: Workspace) -> None:
+        _ingest_xss_neighbours(workspace, xss_doc, tmp_path)
+
+    return add
+
+
+def _ingest_xss_neighbours(workspace: Workspace, xss_doc: XssDoc, root: Path) -> None:
+    docs = root / "xss-neighbours"
+    docs.mkdir()
+    (docs / "field-notes.md").write_text(xss_doc.markdown, encoding="utf-8")
+    (docs / "lions.md").write_text("# Lions\n\nLions rest in the shade through the afternoon heat.\n", encoding="utf-8")
+    (docs / "rivers.md").write_text("# Rivers\n\nThe Mara river floods after the long rains.\n", encoding="utf-8")
+    workspace.ingest([docs], xss_doc.collection)
+
+
 @pytest.fixture(scope="session")
 def xss_doc() -> XssDoc:
     return XssDoc()

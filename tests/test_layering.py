@@ -35,10 +35,25 @@ ALLOWED: dict[str, frozenset[str]] = {
     "views": SHARED | {"llm", "golden", "retrieve", "rerank"},
     "workspace": SHARED | {"models", "llm", "retrieve", "golden", "rerank", "ingest", "views"},
     "evaluate": SHARED | {"models", "llm", "retrieve", "golden", "rerank", "ingest", "views", "workspace"},
+    # See why: the embedding map and the rank flow, scored with Evaluate's own code.
+    "explain": SHARED | {"models", "llm", "retrieve", "golden", "rerank", "ingest", "views", "workspace", "evaluate"},
     "train": SHARED | {"models", "llm", "retrieve", "golden", "rerank", "ingest", "views", "workspace", "evaluate"},
     # The command line records attach/detach in the audit table (access) like the app does.
     "cli": SHARED
-    | {"access", "models", "llm", "retrieve", "golden", "rerank", "ingest", "views", "workspace", "evaluate", "train"},
+    | {
+        "access",
+        "models",
+        "llm",
+        "retrieve",
+        "golden",
+        "rerank",
+        "ingest",
+        "views",
+        "workspace",
+        "evaluate",
+        "explain",
+        "train",
+    },
     "__main__": frozenset({"cli"}),
 }
 FORBIDDEN_ROOTS = ("streamlit", "components", "pages")

@@ -60,7 +60,7 @@ def test_run_vector_and_bm25_on_the_demo_golden_set(eval_env: None, page_data_di
     at = AppTest.from_file(str(PAGE), default_timeout=300).run()
     next(s for s in at.selectbox if s.label == "Golden set").set_value("demo")
     at.run()
-    at.multiselect[0].set_value(["vector", "bm25"])
+    at.sidebar.multiselect[0].set_value(["vector", "bm25"])
     at.text_input[0].input("apptest run")
     run_button(at).click().run()
     assert not at.exception
@@ -103,7 +103,7 @@ def test_run_vector_and_bm25_on_the_demo_golden_set(eval_env: None, page_data_di
 
 def test_reopening_the_page_shows_the_last_result_and_the_saved_runs(eval_env: None, page_data_dir: Path) -> None:
     at = AppTest.from_file(str(PAGE), default_timeout=300).run()
-    at.multiselect[0].set_value(["bm25"])
+    at.sidebar.multiselect[0].set_value(["bm25"])
     at.text_input[0].input("before the reload")
     run_button(at).click().run()
     assert not at.exception
@@ -125,7 +125,7 @@ def test_only_pipelines_that_can_run_are_preselected(eval_env: None) -> None:
     # offline, the default reranker (a Hub name) cannot be loaded
     at = AppTest.from_file(str(PAGE), default_timeout=300).run()
     assert not at.exception
-    assert at.multiselect[0].value == ["vector", "bm25", "hybrid"]
+    assert at.sidebar.multiselect[0].value == ["vector", "bm25", "hybrid"]
     [warning] = [w.value for w in at.warning if "+rerank" in w.value]
     assert "cannot be loaded on this machine" in warning
 
@@ -136,5 +136,5 @@ def test_with_a_loadable_reranker_every_pipeline_is_preselected(
     monkeypatch.setenv("RERANKLENS_RERANKER", str(test_cross_encoder_dir))
     at = AppTest.from_file(str(PAGE), default_timeout=300).run()
     assert not at.exception
-    assert at.multiselect[0].value == ["vector", "vector+rerank", "bm25", "hybrid", "hybrid+rerank"]
+    assert at.sidebar.multiselect[0].value == ["vector", "vector+rerank", "bm25", "hybrid", "hybrid+rerank"]
     assert not [w for w in at.warning if "+rerank" in w.value]

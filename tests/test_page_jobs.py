@@ -113,7 +113,7 @@ def test_an_evaluation_waits_behind_a_running_job_and_a_cancelled_one_saves_noth
 
 def test_an_evaluation_from_the_page_is_a_job_in_the_list(queue: JobQueue, data_dir: Path) -> None:
     at = AppTest.from_file(str(PAGES / "evaluate.py"), default_timeout=WAIT_S).run()
-    at.multiselect[0].set_value(["bm25"])
+    at.sidebar.multiselect[0].set_value(["bm25"])
     next(b for b in at.sidebar.button if b.label == "Run evaluation").click().run()
     assert not at.exception
     evaluation = next(j for j in queue.jobs() if j.kind == "evaluate")

@@ -165,7 +165,7 @@ def test_evaluate_page_shows_hostile_ids_as_text(app_env: None) -> None:
     at = page("evaluate")
     at.selectbox[0].set_value("hostile")
     at.selectbox[1].set_value(HOSTILE_SET)
-    at.multiselect[0].set_value(["vector", "bm25"])
+    at.sidebar.multiselect[0].set_value(["vector", "bm25"])
     at.run()
     next(b for b in at.button if b.label == "Run evaluation").click()
     at.run()

@@ -11,6 +11,7 @@ import streamlit as st
 
 from components.explore.golden import golden_picker, judged_for, render_figures, render_judged_line
 from components.explore.rankings import render_alarms, render_columns, render_first_stage, render_summary
+from components.explore.why import render_map
 from components.shared.trace_picker import render_logged_query, trace_picker, trace_reranker
 from reranklens.errors import ModelUnavailableError, RerankLensError
 from reranklens.views.explore import ExploreView
@@ -54,6 +55,7 @@ def render_trace_explore(workspace: Workspace, k: int = 3) -> bool:
     _render_answer(trace.answer, [c.id for c in trace.candidates[:k]], view)
     if view is not None:
         render_columns(view, judged)
+        render_map(workspace, view)  # says why a logged retrieval has no map
     return True
 
 

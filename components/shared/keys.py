@@ -20,6 +20,8 @@ EXPLORE_GOLDEN_SET = "explore.golden_set"  # the set Explore marks grades from; 
 EXPLORE_GRADING = "explore.grading"  # "Grade in place" switch
 EXPLORE_GOLDEN_FOR = "explore.golden_for"  # the query the picker last chose a default for
 EXPLORE_NEW_SET = "explore.new_set"
+# The stages of the rank flow under "See why" (components/explore/why.py).
+EXPLORE_FLOW_STAGES = "explore.flow_stages"
 LABELER = "label.who"
 LABEL_SCOPE = "label.scope"
 QUERY_NOTE = "label.note"
@@ -28,6 +30,9 @@ LABEL_ERROR = "label.error"
 EVAL_RESULT = "evaluate.result"
 EVAL_RUN_ID = "evaluate.run_id"
 EVAL_SWEEP = "evaluate.sweep"
+# One query through the evaluated stages (components/evaluate/query_stages.py).
+EVAL_STAGES_QUERY = "evaluate.stages_query"
+EVAL_STAGES = "evaluate.stages"
 # Ids of this session's jobs in the server's queue (components/evaluate/jobs.py).
 EVAL_JOB = "evaluate.job"
 EVAL_SWEEP_JOB = "evaluate.sweep_job"

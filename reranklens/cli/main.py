@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "attach": "reranklens.cli.attach:add_attach_commands",
     "detach": "reranklens.cli.attach:add_attach_commands",
     "traces": "reranklens.cli.traces:add_traces_commands",
+    "map": "reranklens.cli.map:add_map_command",
 }
 # Mirrors reranklens.rerank.rerankers.AUTO_BACKEND and BACKENDS (a test keeps them equal): importing the
 # rerankers module only to list the choices would cost every command its imports.

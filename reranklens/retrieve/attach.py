@@ -35,7 +35,7 @@ from reranklens.access.hosts import strip_credentials
 from reranklens.config import Settings
 from reranklens.errors import InvalidInputError, RerankLensError, StoreUnavailableError
 from reranklens.retrieve.conventions import MetadataKeys, majority_convention, map_chunk
-from reranklens.retrieve.store import StoredChunks
+from reranklens.retrieve.store import StoredChunks, stored_vectors
 from reranklens.types import Chunk, CollectionInfo, Embedder
 
 log = logging.getLogger(__name__)
@@ -256,6 +256,10 @@ class AttachedStore:
         chunks = self._chunks(result["ids"][0], result["documents"][0], result["metadatas"][0])
         scale = 0.5 if self.attachment.space == "l2" else 1.0
         return [(chunk, float(d) * scale) for chunk, d in zip(chunks, result["distances"][0], strict=True)]
+
+    def vectors(self, name: str, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of those of ``chunk_ids`` the collection holds, by id."""
+        return stored_vectors(self._collection, chunk_ids)
 
     # -- what attaching needs -------------------------------------------------------------------
     def sample(self, n: int = PROBE_SIZE) -> dict[str, Any]:

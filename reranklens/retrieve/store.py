@@ -238,6 +238,11 @@ class VectorStore:
         result = self._call(self.collection(name).get, include=["embeddings"])
         return list(result["ids"]), np.asarray(result["embeddings"], dtype=np.float32)
 
+    def vectors(self, name: str, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of those of ``chunk_ids`` the collection holds, by id (an embedding map
+        places a query's candidates with the very vectors vector search compared)."""
+        return stored_vectors(self.collection(name), chunk_ids, self._call)
+
     def query(self, name: str, embedding: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
         """Nearest chunks by cosine distance, closest first.
 
@@ -256,6 +261,18 @@ class VectorStore:
                 result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True
             )
         ]
+
+
+def stored_vectors(collection: Any, chunk_ids: Sequence[str], call: Any = None) -> dict[str, np.ndarray]:
+    """``{id: vector}`` for those of ``chunk_ids`` in a Chroma ``collection``, read in batches of ``READ_BATCH``."""
+    call = call or (lambda function, *args, **kwargs: function(*args, **kwargs))
+    found: dict[str, np.ndarray] = {}
+    ids = list(dict.fromkeys(chunk_ids))
+    for start in range(0, len(ids), READ_BATCH):
+        result = call(collection.get, ids=ids[start : start + READ_BATCH], include=["embeddings"])
+        vectors = np.asarray(result["embeddings"], dtype=np.float32)
+        found.update({chunk_id: vectors[i] for i, chunk_id in enumerate(result["ids"])})
+    return found
 
 
 def _is_not_found(exc: Exception) -> bool:
