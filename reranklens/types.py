@@ -6,8 +6,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-SearchMode = Literal["vector", "bm25", "hybrid", "logged"]
-# What a user can ask for; "logged" is a replayed trace's fixed first stage (see retrieve/traces.py).
+SearchMode = Literal["vector", "bm25", "hybrid", "logged", "live"]
+# What a user can ask for; "logged" is a replayed trace's fixed first stage (see retrieve/traces.py), "live"
+# a connected retriever's answer (see retrieve/live.py).
 SEARCH_MODES: tuple[SearchMode, ...] = ("vector", "bm25", "hybrid")
 HEADING_SEPARATOR = " > "
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from reranklens.cli.answer import add_answer_command
 from reranklens.cli.attach import add_attach_commands
 from reranklens.cli.common import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+from reranklens.cli.connect import add_connect_commands
 from reranklens.cli.corpus import add_demo_command, add_ingest_command, add_listing_commands
 from reranklens.cli.evaluate import add_eval_command
 from reranklens.cli.golden import add_golden_commands
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_demo_command(commands)
     add_attach_commands(commands)
     add_traces_commands(commands)
+    add_connect_commands(commands)
     return parser
 
 
