@@ -4,6 +4,7 @@ import streamlit as st
 
 from components.explore.answers import render_answer_preview
 from components.explore.controls import explore_controls, url_params
+from components.explore.live_view import render_live_explore
 from components.explore.rankings import (
     render_alarms,
     render_charts,
@@ -21,6 +22,7 @@ from components.explore.rankings import (
 from components.explore.shootout import compare_picker, render_shootout, run_shootout, shown_view
 from components.explore.tour import say_second_stage, start_tour_from_url, tour_panel
 from components.explore.trace_replay import render_trace_explore
+from components.shared.connection_choice import connection_of, live_choices
 from components.shared.frame import page_frame
 from components.shared.reranker_picker import reranker_label, reranker_options
 from components.shared.resources import collection_names, show_error, workspace_with_demo
@@ -32,7 +34,7 @@ workspace = workspace_with_demo()
 # A logged retrieval picked in the sidebar replaces the search.
 if render_trace_explore(workspace):
     st.stop()
-collections = collection_names(workspace)
+collections = collection_names(workspace, live_choices(workspace))  # a connected retriever is picked like one
 
 start_tour_from_url(collections)
 tour_slot = tour_panel(collections)  # the guided tour of demo-hard, at the top of the sidebar when on
@@ -44,6 +46,9 @@ params = explore_controls(
 rerankers = compare_picker(params.reranker, reranker_options(workspace.settings), workspace.settings)
 if not params.query:
     st.info("Type a question above to see its candidates before and after reranking.")
+    st.stop()
+if (connection := connection_of(params.collection)) is not None:
+    render_live_explore(workspace, connection, params)
     st.stop()
 
 try:
