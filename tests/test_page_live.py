@@ -55,6 +55,7 @@ def test_corpus_connects_a_retriever_and_never_shows_its_header_value(
     (entry,) = AuditLog(trace_env).entries()
     assert (entry.action, entry.target) == ("connect", "app") and SECRET not in entry.detail
     assert Workspace(Settings.from_env()).connections.headers("app") == {"Authorization": SECRET}
+    assert at.text_input(key="corpus.connect_header_value").value == ""  # the secret left the form
 
 
 @pytest.mark.slow

@@ -19,11 +19,16 @@ from reranklens.retrieve.connections import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, pa
 from reranklens.views.render import markdown_escape
 from reranklens.workspace import Workspace
 
+HEADER_VALUE = "corpus.connect_header_value"
+
 
 def render_connections(workspace: Workspace) -> None:
     """The connections (with Disconnect) and the Connect form."""
     if message := st.session_state.pop(keys.CONNECT_MESSAGE, None):
         kind, text = message
+        if kind == "ok":
+            # Once kept, the secret leaves the form: the browser is not sent it back on every rerun.
+            st.session_state[HEADER_VALUE] = ""
         (st.success if kind == "ok" else st.error)(markdown_escape(text))
     connections = workspace.connections.all()
     if connections:
@@ -57,7 +62,7 @@ def render_connections(workspace: Workspace) -> None:
         name = right.text_input("Name", key="corpus.connect_name")
         left, middle, right = st.columns([1, 2, 1])
         header_name = left.text_input("Header (optional)", key="corpus.connect_header", placeholder="Authorization")
-        header_value = middle.text_input("Header value", type="password", key="corpus.connect_header_value")
+        header_value = middle.text_input("Header value", type="password", key=HEADER_VALUE)
         timeout = right.number_input(
             "Timeout (s)", 0.5, MAX_TIMEOUT_S, DEFAULT_TIMEOUT_S, step=0.5, key="corpus.connect_timeout"
         )
