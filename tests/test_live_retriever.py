@@ -309,3 +309,18 @@ def test_a_served_framework_retriever_gives_its_own_top_k_and_evaluates(
         assert result["pipelines"]["live"]["R@1"] == 1.0  # their top-1 is the labelled chunk
         latency = result["latency_ms"]
         assert "endpoint" in latency["live"] and "rerank" in latency[f"live+rerank:{reranker}"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("no_such_module_4711:retriever", "Cannot import module 'no_such_module_4711': ModuleNotFoundError"),
+        ("os.path:no_such_attribute", "Module 'os.path' has no 'no_such_attribute'."),
+        ("os.path:sep", "'os.path:sep' is a str: serve a LangChain BaseRetriever or VectorStore"),
+        ("json:dumps", "Calling 'json:dumps' without arguments failed: TypeError"),
+        ("retriever", "Name the retriever as module:object"),
+    ],
+)
+def test_serve_retriever_refuses_what_it_cannot_serve_in_one_line(run: Run, spec: str, message: str) -> None:
+    code, out, err = run("serve-retriever", spec, "--port", str(free_port()))
+    assert code == 1 and out == "" and err.count("\n") == 1 and message in err, err

@@ -64,14 +64,17 @@ def load_object(spec: str) -> object:
         sys.path.insert(0, str(Path.cwd()))
     try:
         obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise InvalidInputError(f"Cannot import module '{module_name}': {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - the user's module may raise anything while it builds its retriever
+        raise InvalidInputError(f"Cannot import module '{module_name}': {type(exc).__name__}: {exc}") from exc
     for part in attribute.split("."):
         if not hasattr(obj, part):
             raise InvalidInputError(f"Module '{module_name}' has no '{attribute}'.")
         obj = getattr(obj, part)
     if framework_of(obj) is None and callable(obj) and not isinstance(obj, type):
-        obj = obj()
+        try:
+            obj = obj()
+        except Exception as exc:  # noqa: BLE001 - a factory of the user's, called without arguments
+            raise InvalidInputError(f"Calling '{spec}' without arguments failed: {type(exc).__name__}: {exc}") from exc
     if framework_of(obj) is None:
         raise InvalidInputError(
             f"'{spec}' is a {type(obj).__name__}: serve a LangChain BaseRetriever or VectorStore, or a LlamaIndex "
