@@ -17,6 +17,7 @@ from components.shared import keys
 from components.shared.connection_choice import LIVE_NOTE as EXPLORE_LIVE_NOTE
 from reranklens.access.audit import AuditLog
 from reranklens.config import Settings
+from reranklens.evaluate.runs import RunStore
 from reranklens.retrieve.traces import NO_TEXT, candidate_chunk_id
 from reranklens.workspace import Workspace
 
@@ -108,3 +109,11 @@ def test_evaluate_offers_a_live_retriever_with_the_live_pipelines(
     assert picker.value == ["live", "live+rerank"]
     assert picker.options == ["live", "live+rerank", f"live+rerank:{test_cross_encoder_dir}"]
     assert LIVE_NOTE in [c.value for c in at.sidebar.caption]
+    next(b for b in at.sidebar.button if b.label == "Run evaluation").click()
+    run_ok(at)
+    (saved,) = RunStore(Settings.from_env().runs_db_path).list()
+    assert saved.collection == "app" and saved.result["live"] is True
+    assert list(saved.result["pipelines"]) == ["live", "live+rerank"]
+    assert saved.result["pipelines"]["live"]["R@1"] == 1.0  # the retriever ranks a.md first
+    assert "endpoint" in saved.result["latency_ms"]["live"]
+    assert [r.value for r in at.dataframe][0].columns.tolist() == ["live", "live+rerank"]
