@@ -4,7 +4,6 @@ reranker after) and grades one of its candidates on Label. Screenshots go to ``t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -14,26 +13,21 @@ from journey import screenshot, wait_idle
 from journey_pages import journey
 from playwright.sync_api import expect
 from stub_server import LoopbackStubServer
-from test_live_retriever import GOOD, SECRET, retriever_handler
+from test_live_retriever import GOOD, SECRET, stub
 
 from components.shared.connection_choice import LIVE_NOTE
 from reranklens.config import Settings
 from reranklens.retrieve.traces import candidate_chunk_id
 from reranklens.workspace import Workspace
 
+__all__ = ["stub"]  # the local retriever fixture
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PAGE_TIMEOUT_MS = 180_000
 QUERY = "How do I reset my password?"
 
 
-@pytest.fixture
-def retriever() -> Iterator[LoopbackStubServer]:
-    with LoopbackStubServer("", retriever_handler, "live-retriever-browser-stub") as server:
-        yield server
-
-
 def test_connect_a_retriever_then_explore_and_grade_it(
-    tmp_path: Path, retriever: LoopbackStubServer, test_cross_encoder_dir: Path
+    tmp_path: Path, stub: LoopbackStubServer, test_cross_encoder_dir: Path
 ) -> None:
     skip_without_chromium()
     data_dir = tmp_path / "store"
@@ -47,13 +41,15 @@ def test_connect_a_retriever_then_explore_and_grade_it(
         page.get_by_text("Connect a retriever (your application's live first stage)").click()
         wait_idle(page)
         form = page.locator("[data-testid='stForm']").filter(has_text="Endpoint URL")
-        form.get_by_label("Endpoint URL").fill(f"http://127.0.0.1:{retriever.port}/good")
+        form.get_by_label("Endpoint URL").fill(f"http://127.0.0.1:{stub.port}/good")
         form.get_by_label("Name").fill("app")
         form.get_by_label("Header (optional)").fill("Authorization")
         form.get_by_label("Header value").fill(SECRET)
         form.get_by_role("button", name="Connect").click()
         wait_idle(page)
         expect(page.get_by_text("Connected 'app'")).to_be_visible()
+        expect(form.get_by_label("Header value")).to_have_value("")  # once kept, the secret leaves the form
+        wait_idle(page)
         assert SECRET not in page.content()
 
         page.goto(f"{j.url}/explore?" + urlencode({"collection": "live:app", "q": QUERY}))
@@ -62,7 +58,7 @@ def test_connect_a_retriever_then_explore_and_grade_it(
         expect(page.get_by_role("heading", name="Your retriever (live)")).to_be_visible()
         expect(page.locator("[data-testid='stSidebar']").get_by_text(LIVE_NOTE)).to_be_visible()
         expect(page.locator(".rl-row").first).to_contain_text("Open Settings")
-        assert retriever.requests[-1]["headers"]["Authorization"] == SECRET
+        assert stub.requests[-1]["headers"]["Authorization"] == SECRET
         screenshot(page, "live-retriever-explore.png")
 
         page.get_by_role("button", name="🏷️ Label this query").click()

@@ -4,12 +4,11 @@ offered with the live pipelines on Evaluate."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from stub_server import LoopbackStubServer
-from test_live_retriever import GOOD, SECRET, retriever_handler
+from test_live_retriever import GOOD, SECRET, stub
 from test_page_traces import page, run_ok, submit, trace_env, unescaped
 
 from components.evaluate.targets import LIVE_NOTE, EvalTarget
@@ -21,14 +20,8 @@ from reranklens.evaluate.runs import RunStore
 from reranklens.retrieve.traces import NO_TEXT, candidate_chunk_id
 from reranklens.workspace import Workspace
 
-__all__ = ["trace_env"]  # the fresh data dir fixture of the trace page tests
+__all__ = ["stub", "trace_env"]  # fixtures: the local retriever, the fresh data dir of the trace page tests
 QUERY = "How do I reset my password?"
-
-
-@pytest.fixture
-def retriever() -> Iterator[LoopbackStubServer]:
-    with LoopbackStubServer("", retriever_handler, "live-retriever-page-stub") as server:
-        yield server
 
 
 def connected(server: LoopbackStubServer, path: str = "/good") -> None:
@@ -36,7 +29,7 @@ def connected(server: LoopbackStubServer, path: str = "/good") -> None:
 
 
 def test_corpus_connects_a_retriever_and_never_shows_its_header_value(
-    trace_env: Path, retriever: LoopbackStubServer
+    trace_env: Path, stub: LoopbackStubServer
 ) -> None:
     at = run_ok(page("corpus"))
     at.text_input(key="corpus.connect_url").input("http://10.1.2.3:8080/")
@@ -45,7 +38,7 @@ def test_corpus_connects_a_retriever_and_never_shows_its_header_value(
     (error,) = [unescaped(e.value) for e in at.error]
     assert "may not connect to '10.1.2.3'" in error and "RERANKLENS_CONNECT_HOSTS" in error
 
-    at.text_input(key="corpus.connect_url").input(f"http://127.0.0.1:{retriever.port}/good")
+    at.text_input(key="corpus.connect_url").input(f"http://127.0.0.1:{stub.port}/good")
     at.text_input(key="corpus.connect_header").input("Authorization")
     at.text_input(key="corpus.connect_header_value").input(SECRET)
     submit(at, "Connect")
@@ -61,9 +54,9 @@ def test_corpus_connects_a_retriever_and_never_shows_its_header_value(
 
 @pytest.mark.slow
 def test_explore_shows_a_live_retriever_before_and_after_with_its_endpoint_stage(
-    trace_env: Path, retriever: LoopbackStubServer, test_cross_encoder_dir: Path
+    trace_env: Path, stub: LoopbackStubServer, test_cross_encoder_dir: Path
 ) -> None:
-    connected(retriever, "/notext")
+    connected(stub, "/notext")
     at = page("explore")
     at.query_params["collection"] = "live:app"
     at.query_params["q"] = QUERY
@@ -75,12 +68,12 @@ def test_explore_shows_a_live_retriever_before_and_after_with_its_endpoint_stage
     assert "Your retriever (live)" in headers and f"Reranked ({test_cross_encoder_dir.name})" in headers
     warnings = [unescaped(w.value) for w in at.warning]
     assert f"Connection 'app': 1 candidate(s) without text ('c'): kept, {NO_TEXT}." in warnings
-    assert retriever.requests[-1]["body"] == {"query": QUERY, "n": 50}
+    assert stub.requests[-1]["body"] == {"query": QUERY, "n": 50}
 
 
 @pytest.mark.slow
-def test_label_grades_a_live_candidate_on_its_id_and_text(trace_env: Path, retriever: LoopbackStubServer) -> None:
-    connected(retriever)
+def test_label_grades_a_live_candidate_on_its_id_and_text(trace_env: Path, stub: LoopbackStubServer) -> None:
+    connected(stub)
     at = page("label")
     at.query_params["collection"] = "live:app"
     at.query_params["q"] = QUERY
@@ -98,9 +91,9 @@ def test_label_grades_a_live_candidate_on_its_id_and_text(trace_env: Path, retri
 
 
 def test_evaluate_offers_a_live_retriever_with_the_live_pipelines(
-    trace_env: Path, retriever: LoopbackStubServer, test_cross_encoder_dir: Path
+    trace_env: Path, stub: LoopbackStubServer, test_cross_encoder_dir: Path
 ) -> None:
-    connected(retriever)
+    connected(stub)
     Workspace(Settings.from_env()).golden.replace_set("kb", {"q1": QUERY}, {"q1": {"a.md": 2}})
     at = run_ok(page("evaluate"))
     target = next(s for s in at.selectbox if s.label == "Collection or trace set")
