@@ -371,9 +371,9 @@ class Workspace:
         fewer are (another model, or the documents were embedded with extra text around them).
         """
         name = validate_collection_name(name or collection)
-        if self.store.exists(name) or self.is_attached(name):
+        if self.store.exists(name) or self.is_attached(name) or self.is_connection(name):
             raise InvalidInputError(
-                f"A collection named '{name}' already exists here: choose another with --name "
+                f"A collection or connection named '{name}' already exists here: choose another with --name "
                 f"(or detach it first: reranklens detach {name})."
             )
         embedder_name = canonical_embedder_name(embedder)
@@ -463,6 +463,10 @@ class Workspace:
         if self.is_attached(collection):
             raise InvalidInputError(
                 f"'{collection}' is attached read-only: RerankLens never writes to it. Ingest into another name."
+            )
+        if self.is_connection(collection):
+            raise InvalidInputError(
+                f"'{collection}' names a connected live retriever, and both are picked by name: ingest into another."
             )
         options = options or ChunkingOptions(self.settings.chunk_tokens, self.settings.chunk_overlap)
         if embedder is None and self.store.exists(collection):

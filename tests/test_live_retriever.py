@@ -27,6 +27,7 @@ from reranklens.cli import main as cli
 from reranklens.config import Settings
 from reranklens.retrieve.connections import SECRETS_FILE
 from reranklens.retrieve.traces import NO_TEXT, candidate_chunk_id
+from reranklens.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
 APPS = Path(__file__).parent / "fixtures" / "retrievers"
@@ -327,3 +328,16 @@ def test_a_served_framework_retriever_gives_its_own_top_k_and_evaluates(
 def test_serve_retriever_refuses_what_it_cannot_serve_in_one_line(run: Run, spec: str, message: str) -> None:
     code, out, err = run("serve-retriever", spec, "--port", str(free_port()))
     assert code == 1 and out == "" and err.count("\n") == 1 and message in err, err
+
+
+def test_a_connection_and_a_collection_never_share_a_name(run: Run, workspace: Workspace, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("Open Settings and click Reset to reset your password.\n")
+    assert run("connect", "http://127.0.0.1:9/", "--name", "kb")[0] == 0
+    code, _, err = run("ingest", str(docs), "--collection", "kb")
+    assert code == 1 and "names a connected live retriever" in err and err.count("\n") == 1
+    assert not workspace.store.exists("kb")
+    assert run("ingest", str(docs), "--collection", "docs")[0] == 0
+    code, _, err = run("connect", "http://127.0.0.1:9/", "--name", "docs")
+    assert code == 1 and "A collection named 'docs' exists" in err and err.count("\n") == 1
