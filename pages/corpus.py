@@ -12,6 +12,7 @@ from components.corpus.collections import (
     render_report,
     run_ingest,
 )
+from components.corpus.connections import render_connections
 from components.corpus.phoenix import render_phoenix_pull
 from components.corpus.trace_sets import render_trace_sets
 from components.shared import keys
@@ -35,6 +36,8 @@ if report := st.session_state.pop(keys.CORPUS_REPORT, None):
 # Attach another application's Chroma collection, import its logged retrievals.
 with st.expander("🔗 Attach an existing Chroma collection (read-only)"):
     render_attach(workspace)
+with st.expander("🔌 Connect a retriever (your application's live first stage)"):
+    render_connections(workspace)
 with st.expander("🧾 Traces: logged retrievals to replay"):
     render_trace_sets(workspace)
     render_phoenix_pull(workspace)

@@ -20,14 +20,22 @@ from components.evaluate.results import (
     render_sweep,
     rerank_problem,
 )
-from components.evaluate.targets import TRACE_NOTE, eval_targets, target_picker, trace_links, trace_pipeline_options
+from components.evaluate.targets import (
+    LIVE_NOTE,
+    TRACE_NOTE,
+    eval_targets,
+    live_pipeline_options,
+    target_picker,
+    trace_links,
+    trace_pipeline_options,
+)
 from components.shared import keys
 from components.shared.frame import page_frame
 from components.shared.jobs import render_job_list
 from components.shared.reranker_picker import reranker_label, reranker_options
 from components.shared.resources import show_error, workspace_with_demo
 from reranklens.errors import RerankLensError
-from reranklens.evaluate.pipelines import TRACE_PIPELINES, EvalConfig
+from reranklens.evaluate.pipelines import LIVE_PIPELINES, TRACE_PIPELINES, EvalConfig
 from reranklens.evaluate.runs import RunStore
 
 page_frame("evaluate")
@@ -35,7 +43,9 @@ page_frame("evaluate")
 workspace = workspace_with_demo()
 runs = RunStore(workspace.settings.runs_db_path)
 try:
-    targets = eval_targets([info.name for info in workspace.collections()], workspace.traces.names())
+    targets = eval_targets(
+        [info.name for info in workspace.collections()], workspace.traces.names(), workspace.connections.names()
+    )
     sets = workspace.golden.names()
 except RerankLensError as exc:
     show_error(exc)
@@ -48,7 +58,7 @@ if not targets or not sets:
 
 with st.sidebar:
     target = target_picker(targets)
-    collection, traces = target.name, target.traces
+    collection, traces, live = target.name, target.traces, target.live
     golden_set = st.selectbox("Golden set", sets, index=sets.index(default_golden_set(collection, sets)))
     # Only the configured and registry models (no free text: a typed path or Hub id would make the server
     # load anything); those that can load here first, the others marked.
@@ -59,6 +69,10 @@ with st.sidebar:
         pipelines = pipeline_picker(problem, trace_pipeline_options(rerankers), TRACE_PIPELINES)
         st.caption(TRACE_NOTE)
         candidates = EvalConfig.candidates  # the CLI's default, so the page and `eval --traces` agree
+    elif live:
+        pipelines = pipeline_picker(problem, live_pipeline_options(rerankers), LIVE_PIPELINES)
+        st.caption(LIVE_NOTE)
+        candidates = st.slider("Candidates (N)", 5, 200, 50)
     else:
         pipelines = pipeline_picker(problem, pipeline_options(rerankers))
         candidates = st.slider("Candidates (N)", 5, 200, 50)
@@ -74,7 +88,7 @@ with st.sidebar:
 render_set_explainer(golden_set)
 
 try:
-    config = EvalConfig(collection, golden_set, tuple(pipelines), candidates, reranker, level, traces)
+    config = EvalConfig(collection, golden_set, tuple(pipelines), candidates, reranker, level, traces, live)
     if start:
         start_evaluation(workspace, config, runs, label)
     finish_evaluation(workspace)  # this session's evaluation job, also after a click that stopped the wait
@@ -107,7 +121,7 @@ else:
     render_latency(result)
     render_costs(result)  # cost per 1,000 queries next to latency
     # Plain sections, not expanders: a click inside reruns the page and must not fold them away.
-    if not traces:  # a trace set's candidates are the logged ones: there is no N to sweep
+    if not traces and not live:  # logged candidates have no N to sweep; a live retriever is not asked N times over
         st.subheader("Latency vs quality across candidate counts")
         render_sweep(workspace, result, keys.EVAL_SWEEP)
 st.subheader("Saved runs")

@@ -5,6 +5,7 @@ import streamlit as st
 from components.explore.answers import render_answer_preview
 from components.explore.controls import explore_controls, url_params
 from components.explore.golden import golden_picker, grading_switch, judged_for, render_figures, render_judged_line
+from components.explore.live_view import render_live_explore
 from components.explore.rankings import (
     render_alarms,
     render_charts,
@@ -23,6 +24,7 @@ from components.explore.shootout import compare_picker, render_shootout, run_sho
 from components.explore.tour import say_second_stage, start_tour_from_url, tour_golden_set, tour_panel
 from components.explore.trace_replay import render_trace_explore
 from components.explore.why import render_why
+from components.shared.connection_choice import connection_of, live_choices
 from components.shared.frame import page_frame
 from components.shared.reranker_picker import reranker_label, reranker_options
 from components.shared.resources import collection_names, show_error, workspace_with_demo
@@ -34,7 +36,7 @@ workspace = workspace_with_demo()
 # A logged retrieval picked in the sidebar replaces the search.
 if render_trace_explore(workspace):
     st.stop()
-collections = collection_names(workspace)
+collections = collection_names(workspace, live_choices(workspace))  # a connected retriever is picked like one
 
 start_tour_from_url(collections)
 tour_slot = tour_panel(collections)  # the guided tour of demo-hard, at the top of the sidebar when on
@@ -49,6 +51,9 @@ golden_set = golden_picker(workspace.golden, params.query, preferred=tour_golden
 grading = grading_switch(workspace.golden, golden_set, params.query)
 if not params.query:
     st.info("Type a question above to see its candidates before and after reranking.")
+    st.stop()
+if (connection := connection_of(params.collection)) is not None:
+    render_live_explore(workspace, connection, params)
     st.stop()
 
 try:

@@ -5,8 +5,9 @@ import streamlit as st
 from components.explore.controls import explore_controls
 from components.label.grading import render_grading, render_query_note, render_set_navigator, render_sheet_summary
 from components.label.suggestions import render_label_suggestions
-from components.label.trace_grading import render_trace_label
+from components.label.trace_grading import render_live_label, render_trace_label
 from components.shared import keys
+from components.shared.connection_choice import connection_of, live_choices
 from components.shared.frame import page_frame
 from components.shared.identity import labeler_name
 from components.shared.reranker_picker import reranker_label, reranker_options
@@ -35,7 +36,7 @@ with st.sidebar:
 # A logged retrieval picked in the sidebar: grade its candidates instead.
 if render_trace_label(workspace, golden_set, who, scope == "all candidates"):
     st.stop()
-collections = collection_names(workspace)
+collections = collection_names(workspace, live_choices(workspace))
 params = explore_controls(
     collections, reranker_options(workspace.settings), page="label", reranker_label=reranker_label(workspace.settings)
 )
@@ -43,6 +44,12 @@ st.query_params["set"] = golden_set or ""
 render_set_navigator(golden, golden_set, params.query)
 if not params.query or not golden_set:
     st.info("Type a query (or pick one of the set) to judge its candidates.")
+    st.stop()
+if (connection := connection_of(params.collection)) is not None:
+    render_live_label(
+        workspace, connection, params.query, golden_set, who, scope == "all candidates", params.candidates, params.k,
+        params.reranker,
+    )  # fmt: skip
     st.stop()
 
 try:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 if TYPE_CHECKING:
     import numpy as np
 
-SearchMode = Literal["vector", "bm25", "hybrid", "logged"]
-# What a user can ask for; "logged" is a replayed trace's fixed first stage (see retrieve/traces.py).
+SearchMode = Literal["vector", "bm25", "hybrid", "logged", "live"]
+# What a user can ask for; "logged" is a replayed trace's fixed first stage (see retrieve/traces.py), "live"
+# a connected retriever's answer (see retrieve/live.py).
 SEARCH_MODES: tuple[SearchMode, ...] = ("vector", "bm25", "hybrid")
 HEADING_SEPARATOR = " > "
 

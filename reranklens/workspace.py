@@ -33,7 +33,15 @@ from reranklens.retrieve.attach import (
     drop_snapshots,
 )
 from reranklens.retrieve.bm25_store import BM25Indexes, bm25_fingerprint
+from reranklens.retrieve.connections import (
+    Connection,
+    ConnectionRegistry,
+    check_connection_name,
+    check_timeout,
+    check_url,
+)
 from reranklens.retrieve.conventions import MetadataKeys
+from reranklens.retrieve.live import LiveAnswer, live_search
 from reranklens.retrieve.search import (
     BM25Index,
     Stopwatch,
@@ -84,6 +92,10 @@ class Workspace:
     @cached_property
     def traces(self) -> TraceStore:
         return TraceStore(self.settings.traces_db_path)
+
+    @cached_property
+    def connections(self) -> ConnectionRegistry:
+        return ConnectionRegistry(self.settings.data_dir)
 
     @cached_property
     def golden(self) -> GoldenStore:
@@ -151,9 +163,51 @@ class Workspace:
         return trace_search(self.traces.get(trace_set, trace_id), trace_set)
 
     def rerank_trace(self, search: SearchResult, reranker: str | None = None) -> RerankResult:
-        """Rerank a logged retrieval; candidates logged without text are left out (they stay in
+        """Rerank a logged (or live) retrieval; candidates without text are left out (they stay in
         the "before" ranking only), and a warning says how many."""
         return self.rerankers.rerank_logged(search, reranker or self.settings.reranker)
+
+    def connect(self, url: str, name: str, headers: dict[str, str], timeout_s: float) -> Connection:
+        """Keep a live retriever under ``name`` (its header values apart, owner-only). Which hosts may be
+        named is the caller's check (``reranklens.access.hosts``: the CLI and the Corpus page)."""
+        check_connection_name(name)
+        url = check_url(url)
+        check_timeout(timeout_s)
+        if name in self.connections.names():
+            raise InvalidInputError(
+                f"A connection named '{name}' exists: disconnect it first (reranklens disconnect {name}) "
+                "or pick another."
+            )
+        if self.store.exists(name) or self.is_attached(name):
+            raise InvalidInputError(
+                f"A collection named '{name}' exists, and both are picked by name: give the connection another name."
+            )
+        connection = Connection(name=name, url=url, timeout_s=timeout_s, header_names=tuple(headers))
+        self.connections.save(connection, headers)
+        return connection
+
+    def disconnect(self, name: str) -> None:
+        self.connections.remove(name)
+
+    def is_connection(self, name: str) -> bool:
+        return name in self.connections.names()
+
+    def live_search(self, connection: str, query: str, candidates: int = 50) -> LiveAnswer:
+        """Ask a connected retriever for ``candidates`` candidates: its order and scores, mode ``live``, its
+        answer's time as the ``endpoint`` stage, and one line per contract problem it had."""
+        query = check_query(query)
+        check_candidates(candidates)
+        found = self.connections.get(connection)
+        return live_search(found, self.connections.headers(connection), query, candidates)
+
+    def live_view(
+        self, connection: str, query: str, candidates: int = 50, k: int = 3, reranker: str | None = None
+    ) -> tuple[ExploreView, LiveAnswer]:
+        """Explore for a live retriever: its ranking before, reranked after (candidates without text stay
+        in "before" only)."""
+        check_top_k(k)
+        answer = self.live_search(connection, query, candidates)
+        return reranked_view(answer.search, self.rerank_trace(answer.search, reranker), k), answer
 
     def trace_view(
         self, trace_set: str, trace_id: str, k: int = 3, reranker: str | None = None
@@ -174,6 +228,9 @@ class Workspace:
                 ]
         if view.left.mode == "logged":
             existing = self.traces.existing_ids(view.collection, labelled)
+        elif view.left.mode == "live":
+            # A live retriever's corpus is not ours to list: a label it did not return now is no orphan.
+            existing = set(labelled)
         else:
             existing = self.store_for(view.collection).existing_ids(view.collection, labelled)
         return label_sheet(view, self.golden, golden_set, existing)
@@ -205,9 +262,9 @@ class Workspace:
         fewer are (another model, or the documents were embedded with extra text around them).
         """
         name = validate_collection_name(name or collection)
-        if self.store.exists(name) or self.is_attached(name):
+        if self.store.exists(name) or self.is_attached(name) or self.is_connection(name):
             raise InvalidInputError(
-                f"A collection named '{name}' already exists here: choose another with --name "
+                f"A collection or connection named '{name}' already exists here: choose another with --name "
                 f"(or detach it first: reranklens detach {name})."
             )
         attachment = Attachment.new(name, source, collection, canonical_embedder_name(embedder), keys)
@@ -240,6 +297,10 @@ class Workspace:
         if self.is_attached(collection):
             raise InvalidInputError(
                 f"'{collection}' is attached read-only: RerankLens never writes to it. Ingest into another name."
+            )
+        if self.is_connection(collection):
+            raise InvalidInputError(
+                f"'{collection}' names a connected live retriever, and both are picked by name: ingest into another."
             )
         options = options or ChunkingOptions(self.settings.chunk_tokens, self.settings.chunk_overlap)
         if embedder is None and self.store.exists(collection):

@@ -110,6 +110,7 @@ def test_json_shape(tiny: Workspace, run: Run) -> None:
         "collection",
         "golden_set",
         "traces",
+        "live",
         "level",
         "candidates",
         "reranker",
@@ -126,6 +127,7 @@ def test_json_shape(tiny: Workspace, run: Run) -> None:
     ]
     assert (data["collection"], data["golden_set"], data["level"], data["candidates"]) == ("tiny", "tiny", "doc", 50)
     assert data["traces"] is False  # a collection searched again, not a trace set's logged rankings
+    assert data["live"] is False  # nor a connected retriever asked again
     assert data["reranker"] is None and data["skipped"] == [] and data["queries"] == QUERIES
     assert data["rerankers"] == {} and data["cost"] == {}  # no reranked pipeline, no paid reranker
     assert list(data["pipelines"]) == ["vector", "bm25"]

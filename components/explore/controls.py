@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from components.shared import keys
+from components.shared.connection_choice import LIVE_NOTE, choice_label, connection_of
 from reranklens.ingest.demo import DEMO_COLLECTION
 from reranklens.retrieve.search import MAX_CANDIDATES
 from reranklens.views.explore import MAX_TOP_K, MIN_TOP_K
@@ -55,8 +56,12 @@ def explore_controls(
         st.session_state[keys.RERANKER] = rerankers[0]  # only models the server offers can be loaded
     query = st.text_input("Query", key=keys.QUERY, placeholder=EXAMPLE_QUERY)
     with st.sidebar:
-        collection = st.selectbox("Collection", collections, key=keys.COLLECTION)
-        mode = st.radio("Retrieval", MODES, key=keys.MODE, format_func=MODE_LABELS.get, horizontal=True)
+        collection = st.selectbox("Collection", collections, key=keys.COLLECTION, format_func=choice_label)
+        if connection_of(collection or "") is None:
+            mode = st.radio("Retrieval", MODES, key=keys.MODE, format_func=MODE_LABELS.get, horizontal=True)
+        else:
+            st.caption(LIVE_NOTE)
+            mode = str(st.session_state.get(keys.MODE) or "vector")
         candidates = st.slider("Candidates (N)", MIN_UI_CANDIDATES, MAX_CANDIDATES, key=keys.CANDIDATES)
         k = st.slider("Top-k to compare", MIN_TOP_K, MAX_TOP_K, key=keys.TOP_K)
         reranker = st.selectbox(

@@ -37,6 +37,8 @@ SCORE_MEANINGS = {
     "hybrid": "**Hybrid score** = reciprocal-rank fusion, Σ 1/(60 + rank) over the vector and BM25 lists; "
     "only its order means something.",
     "bm25": "**BM25 score** = term-overlap weight; unbounded, comparable only within one query.",
+    "live": "**Retriever score** = the score your retriever returned (0 where it gave none); its meaning is "
+    "your retriever's.",
     "logit": "**Reranker raw score** = the cross-encoder's logit (unbounded; higher = more relevant); "
     "**p** = sigmoid(logit), a 0-1 relevance estimate.",
     "relevance": "**Reranker score** = the hosted API's relevance score, already 0-1.",

@@ -51,6 +51,7 @@ CORPUS_REPORT = "corpus.report"
 # Attached collections and trace sets (components/corpus/attach.py, components/corpus/trace_sets.py).
 ATTACH_MESSAGE = "corpus.attach_message"
 TRACES_MESSAGE = "corpus.traces_message"
+CONNECT_MESSAGE = "corpus.connect_message"  # live retrievers (components/corpus/connections.py)
 TRACE_SET = "trace.set"
 TRACE_ID = "trace.id"
 NO_TRACE = "trace.none"

@@ -6,6 +6,8 @@ reruns and sessions, and the workspace's own score cache keeps reranker scores.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import streamlit as st
 
 from reranklens.config import Settings
@@ -43,10 +45,11 @@ def show_error(exc: RerankLensError) -> None:
     st.stop()
 
 
-def collection_names(workspace: Workspace) -> list[str]:
-    """The collections to pick from; the page stops with the next step when there are none."""
+def collection_names(workspace: Workspace, extra: Sequence[str] = ()) -> list[str]:
+    """The collections to pick from, then ``extra`` (connected live retrievers); the page stops with the next
+    step when there is nothing to pick."""
     try:
-        names = [info.name for info in workspace.collections()]
+        names = [info.name for info in workspace.collections()] + list(extra)
     except RerankLensError as exc:
         show_error(exc)
     if not names:

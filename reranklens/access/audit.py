@@ -1,7 +1,8 @@
 """Who changed what on a shared server, and when: one SQLite table in the data dir (``audit.sqlite``).
 
 Recorded by the app for the actions that change what everyone sees: ingest, delete, attach (and detach),
-import traces, train, add (or remove) a model, change the default reranker; ``reranklens attach``/``detach`` too.
+connect (and disconnect) a live retriever, import traces, train, add (or remove) a model, change the default
+reranker; ``reranklens attach``/``detach`` and ``connect``/``disconnect`` too.
 Writes are single transactions (reranklens.database), so concurrent sessions never lose an entry; entries are
 only ever added.
 """
@@ -9,17 +10,30 @@ only ever added.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, get_args
 
 from reranklens import database
+from reranklens.access.hosts import url_host
 from reranklens.errors import InvalidInputError
 
 AUDIT_FILE = "audit.sqlite"
+MASK = "••••"  # a secret's place in a line (header values of live retrievers)
 Action = Literal[
-    "ingest", "delete", "attach", "detach", "import traces", "train", "add model", "remove model", "set default"
+    "ingest",
+    "delete",
+    "attach",
+    "detach",
+    "connect",
+    "disconnect",
+    "import traces",
+    "train",
+    "add model",
+    "remove model",
+    "set default",
 ]
 ACTIONS: tuple[str, ...] = get_args(Action)
 _SCHEMA = """
@@ -38,6 +52,13 @@ def attach_detail(collection: str, chunks: int) -> str:
     """What an attach entry says besides the name: their collection and its size, never the source (a
     server path, or a URL that may carry a password, shown to every visitor of the Corpus page)."""
     return f"their collection {collection}, {chunks} chunks, read-only"
+
+
+def connect_detail(url: str, header_names: Sequence[str]) -> str:
+    """What a connect entry says besides the name: the host and the header *names* only (a path or query
+    string may hold a token; header values are secrets)."""
+    headers = ", ".join(f"{name}: {MASK}" for name in header_names)
+    return f"live retriever at {url_host(url)}" + (f", headers {headers}" if headers else "")
 
 
 def _create_table(db: sqlite3.Connection) -> None:

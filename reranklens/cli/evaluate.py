@@ -24,6 +24,7 @@ from reranklens.cli.common import EXIT_OK, count, ensure_demo
 from reranklens.errors import InvalidInputError
 from reranklens.evaluate.pipelines import (
     FIRST_STAGE_RECALL,
+    LIVE_PIPELINES,
     MEASURES,
     PIPELINES,
     TRACE_PIPELINES,
@@ -31,6 +32,7 @@ from reranklens.evaluate.pipelines import (
     EvalConfig,
     EvalResult,
     evaluate,
+    is_live_pipeline,
     is_pipeline,
     is_reranked,
     is_trace_pipeline,
@@ -91,7 +93,12 @@ def add_eval_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
             "Score retrieval pipelines on a golden set. Exit 1 when a --fail-under or --fail-on-regression gate fails."
         ),
     )
-    parser.add_argument("--collection", "-c", help="the collection to search (required unless --list-runs/--traces)")
+    parser.add_argument(
+        "--collection",
+        "-c",
+        help="the collection to search, or a connected live retriever (pipelines live, live+rerank, "
+        "live+rerank:NAME); required unless --list-runs/--traces",
+    )
     parser.add_argument(
         "--traces",
         metavar="NAME",
@@ -157,7 +164,8 @@ def cmd_eval(workspace: Workspace, args: argparse.Namespace) -> int:
         raise InvalidInputError(
             "eval needs --collection and --golden (e.g. reranklens eval --collection demo --golden demo)."
         )
-    default_pipelines = TRACE_PIPELINES if args.traces else PIPELINES
+    live = not args.traces and workspace.is_connection(args.collection)
+    default_pipelines = TRACE_PIPELINES if args.traces else LIVE_PIPELINES if live else PIPELINES
     config = EvalConfig(
         collection=args.traces or args.collection,
         golden_set=args.golden,
@@ -166,6 +174,7 @@ def cmd_eval(workspace: Workspace, args: argparse.Namespace) -> int:
         reranker=args.reranker,
         level=args.level,
         traces=bool(args.traces),
+        live=live,
     )
     thresholds = [parse_threshold(spec, config.pipelines) for spec in args.fail_under]
     if args.report:
@@ -174,7 +183,7 @@ def cmd_eval(workspace: Workspace, args: argparse.Namespace) -> int:
     if baseline is not None:
         check_baseline(baseline, config)
 
-    if not config.traces:
+    if not config.traces and not config.live:
         ensure_demo(workspace, config.collection)
     with _QueryProgress() as bar:
         result = evaluate(workspace, config, bar.update)
@@ -264,7 +273,7 @@ def parse_threshold(spec: str, pipelines: tuple[str, ...]) -> Threshold:
     if not 0.0 <= value <= 1.0:
         raise InvalidInputError(f"--fail-under '{spec}': the threshold must be a number from 0 to 1, got '{raw}'.")
     name = pipeline.strip() or None
-    if name is not None and not (is_pipeline(name) or is_trace_pipeline(name)):
+    if name is not None and not (is_pipeline(name) or is_trace_pipeline(name) or is_live_pipeline(name)):
         raise InvalidInputError(
             f"Unknown pipeline '{name}' in --fail-under '{spec}': choose from {', '.join(PIPELINES)}."
         )
@@ -449,7 +458,11 @@ def _print_result(result: EvalResult, comparisons: list[PairedComparison]) -> No
             + (f"  {cost}" if cost else "")
         )
     reranker = f", reranker {result.reranker}" if result.reranker else ""
-    candidates = f"trace set '{result.config.collection}': logged" if result.config.traces else result.config.candidates
+    candidates: str | int = result.config.candidates
+    if result.config.traces:
+        candidates = f"trace set '{result.config.collection}': logged"
+    elif result.config.live:
+        candidates = f"live retriever '{result.config.collection}': {result.config.candidates}"
     print(
         f"{result.level} level, {count(len(result.queries), 'query')}, {candidates} candidates{reranker}; "
         f"wall time {result.wall_s:.1f} s"

@@ -39,6 +39,10 @@ COMMANDS: dict[str, str] = {
     "detach": "reranklens.cli.attach:add_attach_commands",
     "traces": "reranklens.cli.traces:add_traces_commands",
     "map": "reranklens.cli.map:add_map_command",
+    "connect": "reranklens.cli.connect:add_connect_commands",
+    "connections": "reranklens.cli.connect:add_connect_commands",
+    "disconnect": "reranklens.cli.connect:add_connect_commands",
+    "serve-retriever": "reranklens.cli.connect:add_connect_commands",
 }
 # Mirrors reranklens.rerank.rerankers.AUTO_BACKEND and BACKENDS (a test keeps them equal): importing the
 # rerankers module only to list the choices would cost every command its imports.

@@ -27,7 +27,11 @@ def add_query_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     """Register ``query`` on the top-level subparsers."""
     query = commands.add_parser("query", help="search a collection")
     query.add_argument("text", nargs="?", help="the query (not with --trace: the logged one is used)")
-    query.add_argument("--collection", "-c", help="the collection to search (not with --trace)")
+    query.add_argument(
+        "--collection",
+        "-c",
+        help="the collection to search, or a connection (see: reranklens connections); not with --trace",
+    )
     query.add_argument(
         "--trace",
         metavar="NAME:TRACE_ID",
@@ -71,6 +75,10 @@ def cmd_query(workspace: Workspace, args: argparse.Namespace) -> int:
         raise InvalidInputError(
             "query needs the query text and --collection (or --trace NAME:TRACE_ID to replay a logged retrieval)."
         )
+    if workspace.is_connection(args.collection):
+        if len(names) > 1:
+            raise InvalidInputError("A live retriever is reranked with one reranker: give --reranker once.")
+        return _query_live(workspace, args, names[0] if names else None)
     ensure_demo(workspace, args.collection)
     result = workspace.search(args.text, args.collection, args.mode, args.candidates, args.embedder)
     if args.rerank and len(names) > 1:
@@ -196,6 +204,35 @@ def _replay_trace(workspace: Workspace, args: argparse.Namespace, reranker: str 
         _print_result(result, view, judged)
         if trace.answer:
             print(f"logged answer: {trace.answer}")
+    return EXIT_OK
+
+
+def _query_live(workspace: Workspace, args: argparse.Namespace, reranker: str | None) -> int:
+    """``query TEXT -c CONNECTION``: the live retriever's candidates as the first stage, reranked with --rerank.
+    Contract problems (kept candidates) go to stderr as ``warning:`` lines; a retriever that cannot answer
+    is one ``error:`` line."""
+    if args.mode != "vector" or args.embedder:
+        raise InvalidInputError(
+            f"'{args.collection}' is a live retriever: it searches its own way, so --mode and --embedder do not apply."
+        )
+    answer = workspace.live_search(args.collection, args.text, args.candidates)
+    result = answer.search
+    for problem in answer.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    view = reranked_view(result, workspace.rerank_trace(result, reranker), args.top_k) if args.rerank else None
+    if args.json:
+        data = result_dict(result, view)
+        data["connection"] = args.collection
+        data["problems"] = list(answer.problems)
+        for candidate, returned in zip(data["candidates"], answer.candidates, strict=True):
+            candidate["id"] = returned.id
+            candidate["score"] = returned.score
+            candidate["metadata"] = returned.metadata
+            if returned.text is None:
+                candidate["note"] = NO_TEXT
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        _print_result(result, view)
     return EXIT_OK
 
 

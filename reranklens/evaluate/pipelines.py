@@ -41,6 +41,9 @@ NAMED_RERANK = "+rerank:"
 # reranker, or by NAME in ``logged+rerank:NAME``).
 TRACE_PIPELINES = ("logged", "logged+rerank")
 TRACE_STAGE = "logged"
+# A connected live retriever's pipelines: its own ranking, and that ranking reranked (``live+rerank:NAME``).
+LIVE_PIPELINES = ("live", "live+rerank")
+LIVE_STAGE = "live"
 # Display name -> ir_measures measure. Hit@3 is ir_measures' Success@3.
 MEASURES: dict[str, Any] = {
     "R@1": ir_measures.R @ 1,
@@ -73,9 +76,14 @@ class EvalConfig:
     level: LevelChoice = "auto"
     # True: ``collection`` names a trace set, whose logged rankings are the first stage.
     traces: bool = False
+    # True: ``collection`` names a connection, whose live answers are the first stage.
+    live: bool = False
 
     def __post_init__(self) -> None:
-        if self.traces:
+        if self.live:
+            unknown = [p for p in self.pipelines if not is_live_pipeline(p)]
+            choices = f"{', '.join(LIVE_PIPELINES)}, or live+rerank:NAME for any reranker NAME"
+        elif self.traces:
             unknown = [p for p in self.pipelines if not is_trace_pipeline(p)]
             choices = f"{', '.join(TRACE_PIPELINES)}, or logged+rerank:NAME for any reranker NAME"
         else:
@@ -109,6 +117,11 @@ def is_pipeline(name: str) -> bool:
 def is_trace_pipeline(name: str) -> bool:
     stage, reranker = split_pipeline(name)
     return name in TRACE_PIPELINES or (stage == TRACE_STAGE and bool(reranker))
+
+
+def is_live_pipeline(name: str) -> bool:
+    stage, reranker = split_pipeline(name)
+    return name in LIVE_PIPELINES or (stage == LIVE_STAGE and bool(reranker))
 
 
 def is_reranked(name: str) -> bool:
@@ -145,6 +158,7 @@ class EvalResult:
             "collection": self.config.collection,
             "golden_set": self.config.golden_set,
             "traces": self.config.traces,
+            "live": self.config.live,
             "level": self.level,
             "candidates": self.config.candidates,
             "reranker": self.reranker,
@@ -175,6 +189,7 @@ class EvalResult:
                 reranker=data.get("reranker"),
                 level=data["level"],  # the level it was scored at: a rerun scores the same way
                 traces=bool(data.get("traces", False)),
+                live=bool(data.get("live", False)),
             )
             pipelines = {
                 name: PipelineResult(name, data["pipelines"][name], data["per_query"][name], data["latency_ms"][name])
@@ -276,7 +291,7 @@ def evaluate(
     rankings: dict[str, dict[str, list[str]]] = {p: {} for p in pipelines}
     costs: dict[str, RerankCost] = {}
     failed: set[str] = set()
-    stages = sorted({split_pipeline(p)[0] for p in pipelines}, key=["vector", "bm25", "hybrid", "logged"].index)
+    stages = sorted({split_pipeline(p)[0] for p in pipelines}, key=["vector", "bm25", "hybrid", "logged", "live"].index)
     embedder = None
     if {"vector", "hybrid"} & set(stages):
         embedder = workspace.collection_embedder(config.collection)
@@ -294,6 +309,16 @@ def evaluate(
                 )
                 continue
             searches: dict[str, SearchResult] = {"logged": workspace.trace_search(config.collection, trace_id)}
+        elif config.live:
+            try:
+                answer = workspace.live_search(config.collection, queries[qid], config.candidates)
+            except RerankLensError as exc:
+                # One query the retriever could not answer is noted; a retriever that answers none is an error.
+                errors.append(exc)
+                skipped_queries = (*skipped_queries, f"query {qid}: {exc}")
+                continue
+            notes.extend(f"query {qid}: {problem}" for problem in answer.problems)
+            searches = {"live": answer.search}
         else:
             embed_ms = _embed_once(workspace, embedder, queries[qid]) if embedder else 0.0
             searches = {
@@ -337,6 +362,10 @@ def evaluate(
     pipelines = [p for p in pipelines if p not in failed]
     if not pipelines:
         raise errors[0]
+    if config.live:
+        qrels = {qid: targets for qid, targets in qrels.items() if qid in runs[pipelines[0]]}
+        if not qrels:
+            raise errors[0]
     if config.traces:
         qrels = {qid: targets for qid, targets in qrels.items() if qid in runs[pipelines[0]]}
         if not qrels:
@@ -417,6 +446,8 @@ def _judgements(
     # An unknown collection or trace set -> a clear error before any work.
     if config.traces:
         workspace.traces.info(config.collection)
+    elif config.live:
+        workspace.connections.get(config.collection)
     else:
         workspace.store_for(config.collection).collection(config.collection)
     return level, qrels, queries, skipped

@@ -103,11 +103,12 @@ class LoadedRerankers:
         return result
 
     def rerank_logged(self, search: SearchResult, name: str) -> RerankResult:
-        """Rerank a logged retrieval; candidates logged without text are left out (they stay in the "before"
-        ranking only), and a warning says how many."""
+        """Rerank a logged (or live) retrieval; candidates without text are left out (they stay in the
+        "before" ranking only), and a warning says how many."""
         with_text = [hit for hit in search.hits if hit.chunk.text]
         result = rerank(self.get(name), search.query, with_text, self.score_cache)
         missing = len(search.hits) - len(with_text)
         if missing:
-            result = replace(result, warnings=(*result.warnings, f"{missing} logged candidate(s): {NO_TEXT}."))
+            kind = "returned" if search.mode == "live" else "logged"
+            result = replace(result, warnings=(*result.warnings, f"{missing} {kind} candidate(s): {NO_TEXT}."))
         return result

@@ -90,6 +90,7 @@ def latency_stages(timings_ms: dict[str, float]) -> dict[str, float]:
 
 STAGE_NAMES = {
     "embed": "Query embedding",
+    "endpoint": "Your retriever (endpoint)",
     "vector_search": "Vector search",
     "bm25_search": "BM25 search",
     "fuse": "Fusion (RRF)",
@@ -277,6 +278,7 @@ def search_title(search: SearchResult) -> str:
         "bm25": "BM25",
         "hybrid": "Hybrid (vector + BM25)",
         "logged": "Logged retrieval (your application)",
+        "live": "Your retriever (live)",
     }[search.mode]
 
 
