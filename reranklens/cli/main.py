@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from reranklens import __version__
 from reranklens.cli.answer import add_answer_command
 from reranklens.cli.attach import add_attach_commands
 from reranklens.cli.common import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
@@ -23,7 +24,8 @@ from reranklens.cli.golden import add_golden_commands
 from reranklens.cli.models import add_models_commands, add_untrained_command
 from reranklens.cli.query import add_query_command
 from reranklens.cli.traces import add_traces_commands
-from reranklens.config import Settings
+from reranklens.cli.ui import add_ui_command
+from reranklens.config import DEFAULT_DATA_DIR, Settings
 from reranklens.errors import RerankLensError
 from reranklens.rerank.rerankers import AUTO_BACKEND, BACKENDS
 from reranklens.workspace import Workspace
@@ -57,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reranklens", description="RerankLens: ingest, search, rerank, label and evaluate."
     )
-    parser.add_argument("--data-dir", type=Path, help="where stores live (default: $RERANKLENS_DATA_DIR or data/store)")
+    parser.add_argument("--version", action="version", version=f"reranklens {__version__}")
+    parser.add_argument(
+        "--data-dir", type=Path, help=f"where stores live (default: $RERANKLENS_DATA_DIR or {DEFAULT_DATA_DIR})"
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and library logs")
     parser.add_argument(
         "--rerank-backend",
@@ -77,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_demo_command(commands)
     add_attach_commands(commands)
     add_traces_commands(commands)
+    add_ui_command(commands)
     return parser
 
 

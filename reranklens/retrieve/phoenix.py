@@ -3,7 +3,8 @@ Phoenix need not export a file first.
 
 Phoenix's REST API is read through its maintained client (``arize-phoenix-client``): the RETRIEVER and
 LLM spans of one project, oldest first, then mapped exactly as an OpenInference span file is
-(``reranklens.retrieve.openinference.spans_to_traces``).
+(``reranklens.retrieve.openinference.spans_to_traces``). The client is the ``phoenix`` extra
+(``pip install 'reranklens[phoenix]'``): not every user has a Phoenix, so without it only this pull is refused.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-from phoenix.client import Client
 
 from reranklens.errors import InvalidInputError
 from reranklens.retrieve.openinference import LLM, RETRIEVER, spans_to_traces
@@ -55,6 +55,12 @@ def _fetch(url: str, project: str, limit: int) -> list[dict[str, Any]]:
         raise InvalidInputError(f"'{url}' is not a Phoenix URL: give http://HOST:PORT, e.g. http://127.0.0.1:6006.")
     if not project.strip():
         raise InvalidInputError("Give the Phoenix project to pull (--project NAME; Phoenix's own is 'default').")
+    try:
+        from phoenix.client import Client
+    except ImportError as exc:
+        raise InvalidInputError(
+            "Pulling from Phoenix needs its client, an optional extra: pip install 'reranklens[phoenix]'."
+        ) from exc
     try:
         spans = Client(base_url=url).spans.get_spans(
             project_identifier=project, span_kind=[RETRIEVER, LLM], limit=limit, timeout=TIMEOUT_S
