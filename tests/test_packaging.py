@@ -302,3 +302,26 @@ def test_installed_wheel_serves_the_demo_from_anywhere(dists: tuple[Path, Path],
     assert list(workdir.iterdir()) == [], "the app wrote into the folder it was started from"
     assert "Network URL" not in log.read_text(encoding="utf-8"), log_tail(log)  # bound to loopback
     assert_no_exception(log)
+
+
+def test_without_the_phoenix_extra_the_pull_names_it(tmp_path: Path) -> None:
+    """``pip install reranklens`` has no Phoenix client: pulling traces says which extra to install, in one line
+    (``sys.modules[name] = None`` makes importing it fail as if it were not installed)."""
+    script = (
+        "import sys\n"
+        "sys.modules['phoenix'] = sys.modules['phoenix.client'] = None\n"
+        "from reranklens.cli.main import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    args = ["--data-dir", str(tmp_path / "data"), "traces", "import", "--from-phoenix", "http://127.0.0.1:9"]
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args, "--project", "default", "--name", "px"],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"PYTHONPATH": str(REPO)},
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr == (
+        "error: Pulling from Phoenix needs its client, an optional extra: pip install 'reranklens[phoenix]'.\n"
+    )
