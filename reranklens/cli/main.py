@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from reranklens import __version__
+import reranklens
 from reranklens.cli.answer import add_answer_command
 from reranklens.cli.attach import add_attach_commands
 from reranklens.cli.common import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reranklens", description="RerankLens: ingest, search, rerank, label and evaluate."
     )
-    parser.add_argument("--version", action="version", version=f"reranklens {__version__}")
+    parser.add_argument("--version", action="version", version=f"reranklens {reranklens.__version__}")
     parser.add_argument(
         "--data-dir", type=Path, help=f"where stores live (default: $RERANKLENS_DATA_DIR or {DEFAULT_DATA_DIR})"
     )
