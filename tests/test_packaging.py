@@ -259,23 +259,53 @@ def test_the_sdist_keeps_the_repository_layout(dists: tuple[Path, Path]) -> None
     assert not [name for name in listed if name.startswith(("tests/", "data/store"))]
 
 
-@pytest.mark.browser
-@pytest.mark.slow
-def test_installed_wheel_serves_the_demo_from_anywhere(dists: tuple[Path, Path], tmp_path: Path) -> None:
-    """``reranklens ui`` of a wheel installed away from the checkout, started in an empty folder: the packaged
-    app on the packaged demo with the packaged Streamlit defaults, its stores in ``--data-dir``."""
-    skip_without_chromium()
+@pytest.fixture(scope="module")
+def site(dists: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel installed away from the checkout, without dependencies (the ones installed here serve it)."""
     _, wheel = dists
-    site = tmp_path / "site"
+    site = tmp_path_factory.mktemp("installed") / "site"
     pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-compile", "--disable-pip-version-check"]
     done = subprocess.run([*pip, "--target", str(site), str(wheel)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
+    return site
+
+
+def installed_env(site: Path, **extra: str) -> dict[str, str]:
+    """The environment of a user's shell with the installed wheel on the path and no checkout on it."""
+    drop = (*FOREIGN_ENV, "PYTHONPATH", "RERANKLENS_DATA_DIR", "DISPLAY", "WAYLAND_DISPLAY", "XDG_DATA_HOME")
+    env = {name: value for name, value in os.environ.items() if name not in drop}
+    return env | {"PYTHONPATH": str(site), "HF_HUB_OFFLINE": "1", **extra}
+
+
+def test_installed_app_finds_itself_and_keeps_stores_in_the_user_data_folder(site: Path, tmp_path: Path) -> None:
+    """Installed, the app root is the packaged folder and stores default to the user's data folder (a wheel's
+    folder is no place for them); from the checkout, the clone and its git-ignored data/store."""
+    show = "from reranklens.config import APP_ROOT, Settings; print(APP_ROOT); print(Settings.from_env().data_dir)"
+    done = subprocess.run(
+        [sys.executable, "-c", show],
+        cwd=tmp_path,
+        env=installed_env(site, HOME=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [str(site / "reranklens_app"), str(tmp_path / ".local/share/reranklens")]
+    from reranklens.config import APP_ROOT, DEFAULT_DATA_DIR
+
+    assert (APP_ROOT, DEFAULT_DATA_DIR) == (REPO, REPO / "data" / "store")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_installed_wheel_serves_the_demo_from_anywhere(site: Path, tmp_path: Path) -> None:
+    """``reranklens ui`` of a wheel installed away from the checkout, started in an empty folder: the packaged
+    app on the packaged demo with the packaged Streamlit defaults, its stores in ``--data-dir``."""
+    skip_without_chromium()
     workdir, data_dir, log = tmp_path / "empty", tmp_path / "data", tmp_path / "ui.log"
     workdir.mkdir()
     port = free_port()
-    drop = (*FOREIGN_ENV, "PYTHONPATH", "RERANKLENS_DATA_DIR", "DISPLAY", "WAYLAND_DISPLAY")
-    env = {name: value for name, value in os.environ.items() if name not in drop}
-    env |= {"PYTHONPATH": str(site), "HF_HUB_OFFLINE": "1"}
+    env = installed_env(site)
     command = [str(site / "bin" / "reranklens"), "ui", "--port", str(port), "--data-dir", str(data_dir)]
     with log.open("wb") as output:
         process = subprocess.Popen(command, cwd=workdir, env=env, stdout=output, stderr=subprocess.STDOUT)
