@@ -52,6 +52,7 @@ def test_host_and_port_replace_the_config_values() -> None:
     flags = streamlit_command("0.0.0.0", 9123)[6:]
     assert "--server.address=0.0.0.0" in flags and "--server.address=127.0.0.1" not in flags
     assert "--server.port=9123" in flags
+    assert "--server.address=::1" in streamlit_command(" [::1] ", None)[6:]
     assert "--server.maxUploadSize=20" in flags  # the rest stays
 
 
@@ -110,7 +111,7 @@ def test_non_loopback_host_prints_the_reminder_then_serves(tmp_path: Path) -> No
     finally:
         stop_process(process)
     lines = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert lines[0].startswith(f"note: listening on {address}: anyone who reaches port {port} can use every page")
+    assert lines[0].startswith(f"note: listening on {address} port {port}: anyone who reaches it can use every page")
     assert "'Running it for a team'" in lines[0], log_tail(log)
     assert sum(line.startswith("note:") for line in lines) == 1
 

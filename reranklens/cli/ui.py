@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 APP_SCRIPT = APP_ROOT / "app.py"
 APP_CONFIG = APP_ROOT / ".streamlit" / "config.toml"
 EXPOSED_NOTE = (
-    "note: listening on {host}: anyone who reaches port {port} can use every page; put it behind sign-in "
+    "note: listening on {where}: anyone who reaches it can use every page; put it behind sign-in "
     "and a TLS proxy and bound what visitors may do (README: 'Running it for a team')."
 )
 
@@ -50,10 +50,10 @@ def add_ui_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def cmd_ui(workspace: Workspace, args: argparse.Namespace) -> int:
     command = streamlit_command(args.host, args.port)
-    host = args.host.strip() if args.host else str(app_config()["server"]["address"])
+    host = bare_host(args.host) if args.host is not None else str(app_config()["server"]["address"])
     check_can_listen(host, args.port)
     if not is_loopback(host):
-        print(EXPOSED_NOTE.format(host=host, port=args.port or 8501), file=sys.stderr)
+        print(EXPOSED_NOTE.format(where=f"{host} port {args.port}" if args.port else host), file=sys.stderr)
     env = os.environ | {"RERANKLENS_DATA_DIR": str(workspace.settings.data_dir.expanduser().resolve())}
     sys.stdout.flush()
     sys.stderr.flush()
@@ -63,16 +63,16 @@ def cmd_ui(workspace: Workspace, args: argparse.Namespace) -> int:
 def streamlit_command(host: str | None, port: int | None) -> list[str]:
     """The ``streamlit run`` command line for the app with its own config, ``host`` and ``port`` over it.
 
-    ``-P`` keeps the working directory off ``sys.path``: a user's own ``components`` or ``pages`` package
-    in the folder they start from must not shadow the app's (Streamlit puts the app's folder first).
+    ``-P`` keeps the working directory off ``sys.path``: a module in the folder a user starts from (their own
+    ``config.py``, a ``pandas/`` folder) must not shadow what the app imports.
     """
     if port is not None and not 0 < port < 65536:
         raise InvalidInputError(f"--port must be between 1 and 65535, got {port}.")
-    if host is not None and not host.strip():
+    if host is not None and not bare_host(host):
         raise InvalidInputError("--host must not be empty: give an address such as 127.0.0.1 or 0.0.0.0.")
     options = config_flags(app_config())
     if host is not None:
-        options["server.address"] = host.strip()
+        options["server.address"] = bare_host(host)
     if port is not None:
         options["server.port"] = str(port)
     flags = [f"--{name}={value}" for name, value in options.items()]
@@ -110,11 +110,16 @@ def config_flags(config: dict[str, dict[str, object]]) -> dict[str, str]:
     return flags
 
 
+def bare_host(host: str) -> str:
+    """``" [::1] "`` -> ``"::1"``: an IPv6 address as sockets and Streamlit take it, without URL brackets."""
+    return host.strip().removeprefix("[").removesuffix("]")
+
+
 def is_loopback(host: str) -> bool:
     """Only this machine can connect: ``localhost`` or a loopback address (``127.0.0.0/8``, ``::1``)."""
-    if host.strip().lower() == "localhost":
+    if bare_host(host).lower() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+        return ipaddress.ip_address(bare_host(host)).is_loopback
     except ValueError:
         return False  # a host name: it may resolve to any interface
