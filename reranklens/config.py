@@ -128,6 +128,10 @@ class Settings:
     # With OIDC sign-in: addresses or @domains of admins and labelers (reranklens.access.roles).
     admins: tuple[str, ...] = ()
     labelers: tuple[str, ...] = ()
+    # Hosts a visitor may make the server connect to (reranklens.access.hosts): Chroma servers to attach and
+    # live retrievers to connect; empty: loopback only.
+    attach_hosts: tuple[str, ...] = ()
+    connect_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -157,6 +161,8 @@ class Settings:
             ingest_roots=_env_paths("RERANKLENS_INGEST_ROOTS"),
             admins=_env_list("RERANKLENS_ADMINS"),
             labelers=_env_list("RERANKLENS_LABELERS"),
+            attach_hosts=_env_list("RERANKLENS_ATTACH_HOSTS"),
+            connect_hosts=_env_list("RERANKLENS_CONNECT_HOSTS"),
             chat_models=tuple(m.strip() for m in env.get("RERANKLENS_CHAT_MODELS", "").split(",") if m.strip()),
             paid_calls_per_hour=_env_int("RERANKLENS_PAID_CALLS_PER_HOUR", DEFAULT_PAID_CALLS_PER_HOUR)
             or DEFAULT_PAID_CALLS_PER_HOUR,

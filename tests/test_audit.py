@@ -1,12 +1,14 @@
-"""The audit table (issue 20, finding 9): who ingested, trained, added or removed a model or changed the
+"""The audit table: who ingested, trained, added or removed a model or changed the
 default, and when, in ``audit.sqlite`` in the data dir, shown on the Corpus page."""
 
 from __future__ import annotations
 
 import os
 import re
-import threading
+import subprocess
+import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -46,16 +48,39 @@ def test_unknown_actions_are_refused(tmp_path: Path) -> None:
 
 
 def test_concurrent_writers_lose_no_entry(tmp_path: Path) -> None:
+    """Four threads write 20 entries each to a new file: the first-time set-up races the first writes."""
+
     def write(who: str) -> None:
         for number in range(20):
             AuditLog(tmp_path).record(who, "ingest", f"c{number}")
 
-    threads = [threading.Thread(target=write, args=(f"user{n}",)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        writers = [pool.submit(write, f"user{n}") for n in range(4)]
+    for writer in writers:
+        writer.result()  # a writer's exception fails the test here instead of dying with its thread
     assert len(AuditLog(tmp_path).entries(limit=1000)) == 80
+
+
+WRITER_PROCESS = """
+import sys
+from pathlib import Path
+from reranklens.access.audit import AuditLog
+for number in range(40):
+    AuditLog(Path(sys.argv[1])).record(sys.argv[2], "ingest", f"c{number}")
+"""
+
+
+def test_concurrent_processes_lose_no_entry(tmp_path: Path) -> None:
+    """Processes (the app and the CLI) each prepare the file on their own: none may lose an entry."""
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER_PROCESS, str(tmp_path), f"process{n}"], stderr=subprocess.PIPE)
+        for n in range(4)
+    ]
+    errors = [writer.communicate(timeout=300)[1].decode() for writer in writers]
+    assert [writer.returncode for writer in writers] == [0, 0, 0, 0], errors
+    entries = AuditLog(tmp_path).entries(limit=1000)
+    assert len(entries) == 160
+    assert {entry.who for entry in entries} == {f"process{n}" for n in range(4)}
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "reranklens"
 
-SHARED = frozenset({"config", "errors", "types"})
+SHARED = frozenset({"config", "database", "errors", "types"})
 # Each part of the engine -> the parts it may import. Lower layers first; a part never imports one below it
 # in this list (retrieve never imports rerank or views; nothing in the engine imports cli).
 ALLOWED: dict[str, frozenset[str]] = {
@@ -21,6 +21,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "errors": frozenset(),
     "types": frozenset(),
     "config": frozenset({"errors"}),
+    # SQLite connections every store shares (prepared once, writes retried).
+    "database": frozenset(),
     # Checks a page runs for a visitor of a shared server (ingest roots, roles, audit): shared modules only.
     "access": SHARED,
     "llm": SHARED,
@@ -39,7 +41,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "__main__": frozenset({"cli"}),
 }
 FORBIDDEN_ROOTS = ("streamlit", "components", "pages")
-TOP_LEVEL_MODULES = {"__init__", "__main__", "config", "errors", "types", "workspace"}
+TOP_LEVEL_MODULES = {"__init__", "__main__", "config", "database", "errors", "types", "workspace"}
 
 
 def _part(path: Path, package: Path) -> str:

@@ -2,19 +2,19 @@
 
 Recorded by the app for the actions that change what everyone sees: ingest, delete, attach (and detach),
 import traces, train, add (or remove) a model, change the default reranker; ``reranklens attach``/``detach`` too.
-Writes are single transactions (WAL), so concurrent sessions never lose an entry; entries are only ever added.
+Writes are single transactions (reranklens.database), so concurrent sessions never lose an entry; entries are
+only ever added.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, get_args
 
+from reranklens import database
 from reranklens.errors import InvalidInputError
 
 AUDIT_FILE = "audit.sqlite"
@@ -40,6 +40,10 @@ def attach_detail(collection: str, chunks: int) -> str:
     return f"their collection {collection}, {chunks} chunks, read-only"
 
 
+def _create_table(db: sqlite3.Connection) -> None:
+    db.execute(_SCHEMA)
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     at: str  # ISO 8601, UTC, seconds
@@ -55,34 +59,25 @@ class AuditLog:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / AUDIT_FILE
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(_SCHEMA)
-            with db:
-                yield db
-        finally:
-            db.close()
-
     def record(self, who: str, action: Action, target: str, detail: str = "") -> AuditEntry:
         """Add one entry (``who``: the signed-in address, or "local" without sign-in)."""
         if action not in ACTIONS:
             raise InvalidInputError(f"Unknown audit action '{action}': one of {', '.join(ACTIONS)}.")
         entry = AuditEntry(datetime.now(UTC).isoformat(timespec="seconds"), who or "local", action, target, detail)
-        with self._connect() as db:
-            db.execute(
+        database.write(
+            self.path,
+            lambda db: db.execute(
                 "INSERT INTO audit (at, who, action, target, detail) VALUES (?, ?, ?, ?, ?)",
                 (entry.at, entry.who, entry.action, entry.target, entry.detail),
-            )
+            ),
+            _create_table,
+        )
         return entry
 
     def entries(self, limit: int = 200) -> list[AuditEntry]:
         if not self.path.exists():
             return []
-        with self._connect() as db:
+        with database.reading(self.path, _create_table) as db:
             rows = db.execute(
                 "SELECT at, who, action, target, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
             ).fetchall()

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from reranklens import database
 from reranklens.errors import InvalidInputError
 
 _SCHEMA = """
@@ -27,6 +27,10 @@ CREATE TABLE IF NOT EXISTS runs (
     result TEXT NOT NULL
 )
 """
+
+
+def _create_table(db: sqlite3.Connection) -> None:
+    db.execute(_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -42,22 +46,12 @@ class SavedRun:
 class RunStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute(_SCHEMA)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=60)
-        try:
-            db.execute("PRAGMA journal_mode = WAL")
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return database.reading(self.path, _create_table)
 
     def save(self, result: dict[str, Any], label: str = "") -> int:
-        with self._connect() as db:
+        with self._connect() as db, database.transaction(db):
             cursor = db.execute(
                 "INSERT INTO runs (created_at, label, collection, golden_set, result) VALUES (?, ?, ?, ?, ?)",
                 (

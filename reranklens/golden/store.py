@@ -17,12 +17,13 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from reranklens import database
 from reranklens.errors import InvalidInputError, RerankLensError
 
 SCHEMA_VERSION = 3
@@ -131,50 +132,37 @@ def query_id_for(text: str) -> str:
     return "q-" + hashlib.sha1(normalised.encode()).hexdigest()[:10]
 
 
+def _migrate(db: sqlite3.Connection, path: Path) -> None:
+    """Bring the file's schema to ``SCHEMA_VERSION`` (inside the caller's transaction)."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise RerankLensError(
+            f"{path} was written by a newer RerankLens (schema {version} > {SCHEMA_VERSION}): upgrade."
+        )
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        for statement in _MIGRATIONS[target].split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {target}")
+
+
 class GoldenStore:
     """Read and write golden sets in ``path`` (created, or migrated, on first use)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._migrate()
+        with self._connect():  # creates or migrates the file now, so a newer schema is refused up front
+            pass
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        try:
-            db.execute("PRAGMA busy_timeout = 60000")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA foreign_keys = ON")
-            yield db
-        finally:
-            db.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return database.reading(self.path, lambda db: _migrate(db, self.path))
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-
-    def _migrate(self) -> None:
-        with self._transaction() as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RerankLensError(
-                    f"{self.path} was written by a newer RerankLens (schema {version} > {SCHEMA_VERSION}): upgrade."
-                )
-            for target in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in _MIGRATIONS[target].split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(f"PRAGMA user_version = {target}")
+        with self._connect() as db, database.transaction(db):
+            yield db
 
     def schema_version(self) -> int:
         with self._connect() as db:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from reranklens import database
 from reranklens.errors import InvalidInputError
 from reranklens.retrieve.conventions import MetadataKeys, map_chunk
 from reranklens.types import Chunk, Hit, SearchResult
@@ -241,20 +242,21 @@ class DuplicateTraceError(InvalidInputError):
         )
 
 
+def _create_schema(db: sqlite3.Connection) -> None:
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
 class TraceStore:
     """Trace sets in ``traces.sqlite`` in the data dir."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
-            db.executescript(SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+        return database.connect(self.path, _create_schema)
 
     def names(self) -> list[str]:
         with closing(self._connect()) as db:
@@ -298,7 +300,7 @@ class TraceStore:
         with self._lock, closing(self._connect()) as db:
             # A 64 MiB page cache keeps the id indexes' inserts off the disk; memory stays bounded by it.
             db.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
-            db.execute("BEGIN")
+            db.execute("BEGIN IMMEDIATE")
             try:
                 db.execute(
                     "INSERT INTO trace_sets (name, source, format, imported_at) VALUES (?, ?, ?, ?)",
@@ -364,7 +366,7 @@ class TraceStore:
     def delete(self, name: str) -> None:
         if name not in self.names():
             raise self.unknown(name)
-        with self._lock, closing(self._connect()) as db, db:
+        with self._lock, closing(self._connect()) as db, database.transaction(db):
             for table in ("candidates", "traces"):
                 db.execute(f"DELETE FROM {table} WHERE set_name = ?", (name,))  # noqa: S608 - fixed table names
             db.execute("DELETE FROM trace_sets WHERE name = ?", (name,))
