@@ -6,11 +6,30 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from platformdirs import user_data_path
+
 from reranklens.errors import InvalidInputError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEMO_DIR = PROJECT_ROOT / "data" / "demo"
-DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "store"
+
+
+def _app_root() -> Path:
+    """Where ``app.py``, ``pages/``, ``components/`` and ``data/demo`` are.
+
+    In a clone (or an editable install) that is the repository itself; an installed wheel carries the same
+    tree as the ``reranklens_app`` folder beside this package (see ``[tool.setuptools]`` in pyproject.toml).
+    """
+    installed = PROJECT_ROOT / "reranklens_app"
+    return installed if (installed / "app.py").is_file() else PROJECT_ROOT
+
+
+APP_ROOT = _app_root()
+# True when running from an installed wheel, whose folder is no place for a user's stores.
+INSTALLED = APP_ROOT != PROJECT_ROOT
+DEMO_DIR = APP_ROOT / "data" / "demo"
+# A clone keeps its stores in the git-ignored data/store; an installed app in the user's data folder
+# (~/.local/share/reranklens on Linux, ~/Library/Application Support/reranklens on macOS).
+DEFAULT_DATA_DIR = user_data_path("reranklens", appauthor=False) if INSTALLED else PROJECT_ROOT / "data" / "store"
 DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_RERANKER = "cross-encoder/ms-marco-MiniLM-L-6-v2"
 # 200 word-piece tokens of chunk + a short query + 3 special tokens fit the 256-token window of the

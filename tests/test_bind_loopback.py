@@ -10,19 +10,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from app_server import REPO, free_port, log_tail, stop_process, wait_until_healthy
+from app_server import REPO, free_port, log_tail, outward_address, stop_process, wait_until_healthy
 from page_env import FOREIGN_ENV
-
-
-def outward_address() -> str | None:
-    """This machine's address on its default route (no packet is sent), or None without one."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("192.0.2.1", 9))
-        except OSError:
-            return None
-        address = probe.getsockname()[0]
-    return None if address.startswith("127.") else address
 
 
 def test_config_binds_to_loopback_with_a_comment() -> None:

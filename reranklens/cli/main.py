@@ -18,8 +18,9 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import reranklens
 from reranklens.cli.common import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
-from reranklens.config import Settings
+from reranklens.config import DEFAULT_DATA_DIR, Settings
 from reranklens.errors import RerankLensError
 
 # Command name -> "module:function" that registers it on the top-level subparsers (a function may register
@@ -43,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "connections": "reranklens.cli.connect:add_connect_commands",
     "disconnect": "reranklens.cli.connect:add_connect_commands",
     "serve-retriever": "reranklens.cli.connect:add_connect_commands",
+    "ui": "reranklens.cli.ui:add_ui_command",
 }
 # Mirrors reranklens.rerank.rerankers.AUTO_BACKEND and BACKENDS (a test keeps them equal): importing the
 # rerankers module only to list the choices would cost every command its imports.
@@ -81,6 +83,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reranklens", description="RerankLens: ingest, search, rerank, label and evaluate."
     )
+    parser.add_argument("--version", action="version", version=f"reranklens {reranklens.__version__}")
     _add_global_options(parser)
     commands = parser.add_subparsers(dest="command", required=True)
     wanted = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
@@ -103,7 +106,9 @@ def command_of(argv: Sequence[str]) -> str | None:
 
 
 def _add_global_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, help="where stores live (default: $RERANKLENS_DATA_DIR or data/store)")
+    parser.add_argument(
+        "--data-dir", type=Path, help=f"where stores live (default: $RERANKLENS_DATA_DIR or {DEFAULT_DATA_DIR})"
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and library logs")
     parser.add_argument(
         "--rerank-backend",

@@ -10,6 +10,9 @@ The client is given an HTTP client built here, never ``Client(base_url=...)``: t
 whatever URL it is handed, so a visitor typing their own URL would receive the server's key. The key goes
 only to the Phoenix the server's owner configured (``RERANKLENS_PHOENIX_URL``); ``user:password@`` in a
 typed URL is dropped, never sent as Basic auth.
+
+The client is the ``phoenix`` extra (``pip install 'reranklens[phoenix]'``): not every user has a
+Phoenix, so without it only this pull is refused.
 """
 
 from __future__ import annotations
@@ -80,9 +83,13 @@ def _fetch(url: str, project: str, limit: int, api_key: str | None) -> list[dict
         raise InvalidInputError(f"'{url}' is not a Phoenix URL: give http://HOST:PORT, e.g. http://127.0.0.1:6006.")
     if not project.strip():
         raise InvalidInputError("Give the Phoenix project to pull (--project NAME; Phoenix's own is 'default').")
-    from phoenix.client import Client  # seconds to import: only when pulling
-    from phoenix.client.exceptions import PhoenixException
-
+    try:  # seconds to import: only when pulling
+        from phoenix.client import Client
+        from phoenix.client.exceptions import PhoenixException
+    except ImportError as exc:
+        raise InvalidInputError(
+            "Pulling from Phoenix needs its client, an optional extra: pip install 'reranklens[phoenix]'."
+        ) from exc
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
         # trust_env=False: no proxy, netrc or certificate settings from the environment either.
