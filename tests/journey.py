@@ -1,7 +1,7 @@
 """What every journey test shares: the app on a fresh data dir, a 1500x1000 Chromium page, a viewport
 screenshot under ``test-artifacts/``, and a server log that must hold no exception.
 
-A journey is one person's path through the app (issue 14): it clicks and types as they do and checks
+A journey is one person's path through the app: it clicks and types as they do and checks
 what they see, including where it sits on the first screen.
 """
 

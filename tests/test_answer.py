@@ -235,7 +235,7 @@ def test_connection_cut_mid_answer(chat_settings: Settings, chat_server: OpenAIS
 
 
 def test_server_down_names_the_variable_not_the_url(chat_settings: Settings) -> None:
-    """The URL may carry credentials and the message reaches every visitor of the app (issue 20)."""
+    """The URL may carry credentials and the message reaches every visitor of the app."""
     base_url = f"http://ana:url-secret@127.0.0.1:{free_port()}/v1"
     chat = ChatModel(replace(chat_settings, openai_base_url=base_url), max_retries=0)
     with pytest.raises(OpenAIRequestError, match="^Cannot reach the OpenAI API: check OPENAI_BASE_URL") as err:

@@ -1,4 +1,4 @@
-"""Attaching and detaching another application's collection is audited (issue 20, finding 9) like ingest and
+"""Attaching and detaching another application's collection is audited like ingest and
 delete: on the Corpus page and with ``reranklens attach``/``detach``, who, when and what, and never the
 source (a server path, or a URL that may carry a password, is shown to every visitor)."""
 

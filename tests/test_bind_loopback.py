@@ -1,4 +1,4 @@
-"""The app listens on this machine only unless its owner sets an address (issue 20, finding 1)."""
+"""The app listens on this machine only unless its owner sets an address."""
 
 from __future__ import annotations
 

@@ -106,7 +106,7 @@ def test_explore_shows_both_rankings_and_what_moved(
 
     expect(page.get_by_role("heading", name="Vector search")).to_be_visible()
     expect(page.get_by_role("heading", name=re.compile(r"^Reranked \("))).to_be_visible()
-    # The top 10 of each ranking until the person asks for all N (issue 14 finding 3).
+    # The top 10 of each ranking until the person asks for all N.
     expect(page.locator(".rl-left .rl-row")).to_have_count(10)
     page.get_by_text("Show all 50 candidates").click()
     expect(page.locator(".rl-left .rl-row")).to_have_count(50)

@@ -222,7 +222,7 @@ def test_compact_slope_chart_draws_only_the_top_k_moves_from_rank_one() -> None:
 
 
 def test_the_latency_axis_is_labelled_in_readable_1_2_5_steps() -> None:
-    """Issue 14 finding 9: Plotly's default log ticks label every minor step; ours say '2 ms', '5 ms', '10 ms'."""
+    """Plotly's default log ticks label every minor step; ours say '2 ms', '5 ms', '10 ms'."""
     points = [
         SweepPoint("vector", 10, 3.2, 0.5),
         SweepPoint("vector", 100, 47.0, 0.6),

@@ -1,4 +1,4 @@
-"""CSV exports neutralise cells a spreadsheet would run as a formula (issue 20, finding 8; OWASP CSV
+"""CSV exports neutralise cells a spreadsheet would run as a formula (OWASP CSV
 injection): text starting with ``=``, ``+``, ``-``, ``@``, tab or CR gets a leading ``'``. The golden-set
 CSV stays lossless: importing the export gives back the original text."""
 

@@ -298,7 +298,7 @@ def test_explore_twice_reuses_cached_scores(explore_ws: Workspace, test_cross_en
 
     assert explore_ws.score_cache.hits - hits_before == len(second.rows) == 4
     assert [r.chunk.chunk_id for r in second.right_rows()] == [r.chunk.chunk_id for r in first.right_rows()]
-    # Issue 14 finding 5: the repeat says its scores are cached and keeps the first run's timing.
+    # The repeat says its scores are cached and keeps the first run's timing.
     assert first.rerank is not None and second.rerank is not None
     assert (first.rerank.all_cached, first.rerank.first_run_ms) == (False, None)
     assert second.rerank.all_cached and second.rerank.cached_scores == 4
@@ -323,7 +323,7 @@ def test_explore_offline_falls_back_to_hybrid_with_the_reason(explore_ws: Worksp
 def test_explore_offline_from_hybrid_still_compares_vector_before_hybrid_after(
     explore_ws: Workspace, offline_hub: None
 ) -> None:
-    """Issue 14 finding 4: the fallback from hybrid used to flip to hybrid (before) vs vector (after)."""
+    """The fallback from hybrid used to flip to hybrid (before) vs vector (after)."""
     view, reason = explore_ws.explore("reset password", "tiny", mode="hybrid", candidates=10)
 
     assert reason is not None

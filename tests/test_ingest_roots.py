@@ -1,4 +1,4 @@
-""" "Folder on the server" ingests only inside ``RERANKLENS_INGEST_ROOTS`` (issue 20, finding 2).
+""" "Folder on the server" ingests only inside ``RERANKLENS_INGEST_ROOTS``.
 
 Paths are resolved before the check, so ``..`` and a symlink inside a root that points outside it are
 refused like the outside folder itself; the page says why and creates no collection. The CLI (the local

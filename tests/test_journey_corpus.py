@@ -1,5 +1,5 @@
 """Journey: a person browses the demo collection's chunks page by page, then deletes a scratch collection,
-which happens only after they confirm (issue 14, finding 9)."""
+which happens only after they confirm."""
 
 from __future__ import annotations
 

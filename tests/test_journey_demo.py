@@ -1,4 +1,4 @@
-"""Journey "demo" (issue 14): a new user opens the app on a fresh data dir and, on the first
+"""Journey "demo": a new user opens the app on a fresh data dir and, on the first
 1500x1000 screen without scrolling, sees the story: the summary numbers, the top-3 before and
 after, and the slope chart. No reranker is configured, as on a fresh offline clone: the page
 compares vector search (before) with hybrid search (after) and says so."""

@@ -1,5 +1,5 @@
 """Journey: an evaluator runs an evaluation on the demo, reloads the page, and finds the result and the
-saved run still there (issue 14, finding 7). Offline, so the +rerank pipelines are not preselected."""
+saved run still there. Offline, so the +rerank pipelines are not preselected."""
 
 from __future__ import annotations
 

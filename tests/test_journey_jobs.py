@@ -1,6 +1,6 @@
 """Journey: a trainer starts a long training run on the Models page; a teammate opens the Models page in a
 second tab, finds the run under "Jobs on this server", cancels it there, and both tabs say it was
-cancelled (issue 20, finding 4: one server-side job queue with a visible list and cancel)."""
+cancelled (one server-side job queue with a visible list and cancel)."""
 
 from __future__ import annotations
 

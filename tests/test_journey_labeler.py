@@ -1,4 +1,4 @@
-"""Journey "labeler" (issue 14): on a fresh data dir, a person opens the Label page, picks a query of
+"""Journey "labeler": on a fresh data dir, a person opens the Label page, picks a query of
 the demo set in the picker, then moves on with "Next unjudged" twice; on each query they grade two
 chunks and write a note. The SQLite file then holds 6 grades and 3 notes, each on the right query,
 and after a reload the page shows them again."""

@@ -1,5 +1,5 @@
 """Journey: a trainer opens the Models page on the demo, keeps its defaults except for a few steps, clicks
-Train, and sees the new model in the models list when training ends, without reloading (issue 14, finding 6)."""
+Train, and sees the new model in the models list when training ends, without reloading."""
 
 from __future__ import annotations
 

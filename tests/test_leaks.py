@@ -1,4 +1,4 @@
-"""What leaves the server (issue 20, finding 6): prompts to the LLM provider carry no absolute server
+"""What leaves the server: prompts to the LLM provider carry no absolute server
 path; a BEIR ingest never replaces a golden set of the same name. (Error messages that never quote
 ``OPENAI_BASE_URL`` / ``RERANKLENS_RERANK_URL`` are pinned in test_answer.py and test_rerank.py.)"""
 

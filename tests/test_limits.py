@@ -1,4 +1,4 @@
-"""Limits on a shared server (issue 20, finding 4): an allow-list of chat models, a per-user hourly limit
+"""Limits on a shared server: an allow-list of chat models, a per-user hourly limit
 of paid calls, capped training steps, and upload limits checked before any file is read."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Stored names and raw error text are shown as text on the pages (issue 20, finding 5): a judge model
+"""Stored names and raw error text are shown as text on the pages: a judge model
 name on Evaluate, a model source quoted by an error on Models. Every Markdown element is checked for
 live link or image syntax and for autolinks that survive the escape."""
 

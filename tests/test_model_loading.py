@@ -1,4 +1,4 @@
-"""Which models a visitor can make the server load, and how loaded models are kept (issue 20, finding 3).
+"""Which models a visitor can make the server load, and how loaded models are kept.
 
 Pages offer only the configured and registry models (no free-text pickers); the reranker cache is keyed
 by what is loaded (a resolved directory), bounded, and a load holds only its own model's lock.

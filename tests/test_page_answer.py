@@ -147,7 +147,7 @@ def test_answers_survive_reruns_and_are_escaped(keyed_env: OpenAIStubServer) -> 
 
 
 def test_other_model_has_no_price(keyed_env: OpenAIStubServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Chat models come from the server's allow-list (issue 20): the owner allows a local one.
+    # Chat models come from the server's allow-list: the owner allows a local one.
     monkeypatch.setenv("RERANKLENS_CHAT_MODELS", "gpt-4o-mini,local-llama")
     get_workspace.clear()
     at = explore_page()

@@ -45,7 +45,7 @@ def test_before_a_run_the_page_explains_what_to_do(eval_env: None) -> None:
 
 
 def test_the_demo_opens_on_the_hard_set_and_says_what_the_table_shows(eval_env: None) -> None:
-    """Issue 19: shown to stakeholders, the page starts where a second stage makes a difference."""
+    """Shown to stakeholders, the page starts where a second stage makes a difference."""
     at = AppTest.from_file(str(PAGE), default_timeout=180).run()
     assert not at.exception
     assert next(s.value for s in at.selectbox if s.label == "Golden set") == "demo-hard"

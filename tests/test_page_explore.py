@@ -300,7 +300,7 @@ def test_threshold_slider_can_cut_between_close_scores(page_env: None) -> None:
 
 
 def test_hybrid_retrieval_without_a_reranker_still_compares_vector_before_hybrid_after(fallback_env: None) -> None:
-    """Issue 14 finding 4: with Retrieval = Hybrid the fallback flipped to hybrid -> vector."""
+    """With Retrieval = Hybrid the fallback flipped to hybrid -> vector."""
     at = new_app()
     at.query_params["mode"] = "hybrid"
     run_ok(at)
@@ -338,7 +338,7 @@ def test_embedder_mismatch_is_a_visible_alarm(page_env: None, monkeypatch: pytes
 
 
 def test_first_screen_tells_the_story_top_k_before_and_after(fallback_env: None, page_engine: Workspace) -> None:
-    """Issue 14 finding 3: summary, a compact before/after top-k and the slope chart come before the columns."""
+    """Summary, a compact before/after top-k and the slope chart come before the columns."""
     at = run_ok(new_app())
     view = offline_view(page_engine, EXAMPLE_QUERY)
     [top_k] = [element.value for element in at.html if element.value.startswith('<table class="rl-topk"')]

@@ -149,7 +149,7 @@ def copy_of_demo_set(golden: GoldenStore) -> tuple[str, list[str]]:
 
 
 def test_picking_a_query_of_the_set_loads_it(label_env: None, golden: GoldenStore) -> None:
-    """Finding 1 of issue 14: the picker set the query box's state after the box existed, and crashed."""
+    """The picker set the query box's state after the box existed, and crashed."""
     name, texts = copy_of_demo_set(golden)
     at = label_page("", name)
     assert not at.exception
@@ -186,7 +186,7 @@ def test_next_and_previous_unjudged_step_through_the_set(label_env: None, golden
 
 
 def test_note_box_shows_the_stored_note_of_the_current_set_and_query(label_env: None, golden: GoldenStore) -> None:
-    """Finding 2 of issue 14: the note box kept the last query's note, and was empty after a set switch."""
+    """The note box kept the last query's note, and was empty after a set switch."""
     name, texts = copy_of_demo_set(golden)
     other = f"t-{uuid.uuid4().hex[:8]}"
     golden.add_query(other, texts[0], note="note kept in the other set")

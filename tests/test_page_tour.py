@@ -1,4 +1,4 @@
-"""The guided tour on the Explore page (issue 19), through AppTest: ``?tour=1`` opens its first stop,
+"""The guided tour on the Explore page, through AppTest: ``?tour=1`` opens its first stop,
 Previous / Next step through the stops with the tour's settings, and the panel names the second stage."""
 
 from __future__ import annotations

@@ -212,7 +212,7 @@ def test_column_highlights_the_query_terms_of_every_row() -> None:
     assert "<mark>Backups</mark> <mark>run</mark> <mark>nightly</mark>." in out
 
 
-# -- safe Markdown (issue 14 finding 8) -----------------------------------------------------------
+# -- safe Markdown --------------------------------------------------------------------------------
 
 HOSTILE_MARKDOWN = [
     PAYLOAD,

@@ -190,7 +190,7 @@ def test_html_report_escapes_a_malicious_query(view: ExploreView) -> None:
 
 
 def test_markdown_report_of_a_cached_rerank_says_cached_with_the_first_run_figure(view: ExploreView) -> None:
-    """Issue 14 finding 5: a repeated query's report said "rerank 1 ms" (the cache lookup)."""
+    """A repeated query's report said "rerank 1 ms" (the cache lookup)."""
     assert view.rerank is not None
     cached = replace(
         view.rerank,
@@ -208,7 +208,7 @@ def test_markdown_report_of_a_cached_rerank_says_cached_with_the_first_run_figur
 
 
 def test_markdown_report_reads_as_plain_text() -> None:
-    """Issue 14 finding 8: the report escaped nearly everything ("v2\\.4", "&gt;")."""
+    """The report escaped nearly everything ("v2\\.4", "&gt;")."""
     search = make_search({"a": "Upgrade to v2.4 (or later) if a > b - see the 1.0 notes & FAQ.", "b": "two"})
     other = SearchResult(search.query, "tiny", "hybrid", search.hits[::-1], {})
 

@@ -572,7 +572,7 @@ def test_http_reranker_server_error(http_settings: Settings, api: RerankStubServ
 
 
 def test_http_reranker_that_cannot_connect(settings: Settings) -> None:
-    """The message names the variable, never the URL: it may carry credentials (issue 20)."""
+    """The message names the variable, never the URL: it may carry credentials."""
     url = f"http://ana:url-secret@127.0.0.1:{free_port()}/v1"
     model = make_reranker("http:rerank-test", dataclasses.replace(settings, rerank_api_url=url))
 

@@ -1,4 +1,4 @@
-"""The Reranker picker (issue 14 finding 4): models that can load here come first, and one that cannot
+"""The Reranker picker: models that can load here come first, and one that cannot
 (a Hub name with no local copy on an offline machine) is marked "(not on this machine)"."""
 
 from __future__ import annotations

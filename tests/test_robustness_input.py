@@ -1,4 +1,4 @@
-"""Robustness battery (issue 9): bad input everywhere a user can type or upload, crashes mid-way,
+"""Robustness battery: bad input everywhere a user can type or upload, crashes mid-way,
 concurrent users, untrusted documents, secrets and a Chroma server that restarts.
 
 This module holds the bad-input cases; the table lists every case of the battery and where it is

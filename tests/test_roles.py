@@ -1,4 +1,4 @@
-"""Roles from settings (issue 20, finding 7): addresses or @domains in RERANKLENS_ADMINS / RERANKLENS_LABELERS;
+"""Roles from settings: addresses or @domains in RERANKLENS_ADMINS / RERANKLENS_LABELERS;
 everyone else who signs in is a viewer; without sign-in the local user may do everything. An address counts only
 when the provider verified it; RERANKLENS_ADMIN_SUBS / RERANKLENS_LABELER_SUBS list subject ids. A refused action
 names the role it needs. The sign-in journey itself is in test_signin_browser.py."""

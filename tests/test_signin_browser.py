@@ -1,4 +1,4 @@
-"""Sign-in and roles in a real browser (issue 20, finding 7): Streamlit's OIDC sign-in (``st.login``)
+"""Sign-in and roles in a real browser: Streamlit's OIDC sign-in (``st.login``)
 against a mock OpenID provider (``oidc-provider-mock`` from PyPI) started on loopback by the test.
 
 Every page requires sign-in; a viewer who tries to ingest is refused with the role it needs; an admin
@@ -136,7 +136,7 @@ def test_sign_in_journey_and_role_refusals(tmp_path: Path) -> None:
 
 
 def test_an_unverified_address_is_a_viewer_and_a_viewer_sees_no_uploader(tmp_path: Path) -> None:
-    """boss@team.org is listed in RERANKLENS_ADMINS, but the provider says the address is not verified:
+    """Boss@team.org is listed in RERANKLENS_ADMINS, but the provider says the address is not verified:
     a viewer, told why in one line, with no uploader on Corpus; the verified admin gets the uploaders."""
     skip_without_chromium()
     SHOTS.mkdir(exist_ok=True)

@@ -1,4 +1,4 @@
-"""``.streamlit/config.toml`` (issue 14 finding 9): no "Deploy" button, an accent colour that does not read
+"""``.streamlit/config.toml``: no "Deploy" button, an accent colour that does not read
 as an error on a focused box, and a comment above every option (house style)."""
 
 from __future__ import annotations
