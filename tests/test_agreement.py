@@ -1,4 +1,4 @@
-"""Agreement between labellers against the reference libraries and published values: Krippendorff's
+"""Agreement between labelers against the reference libraries and published values: Krippendorff's
 ordinal alpha on the example of his own paper, Cohen's quadratic kappa against scikit-learn and the
 textbook formula; the undefined cases; and which targets count as disagreements."""
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import krippendorff
 import pytest
+from sklearn.metrics import cohen_kappa_score
+from test_agreement import ANA, BOB
 
 from reranklens.cli import main as cli
 from reranklens.config import Settings
@@ -174,6 +177,8 @@ def test_errors_print_one_line_and_exit_1(
         ["golden", "show", "nope"],
         ["golden", "delete", "nope"],
         ["golden", "export", "nope", "--format", "csv", "--out", str(tmp_path / "x.csv")],
+        ["golden", "agreement", "nope"],
+        ["golden", "agreement", "nope", "--json"],
     ):
         code, out, err = run(capsys, *argv)
         assert (code, out) == (1, "")
@@ -200,3 +205,41 @@ def test_export_needs_a_format(golden: GoldenStore, tmp_path: Path, capsys: pyte
         cli.main(["golden", "export", "faq", "--out", str(tmp_path / "x")])
     assert exit_.value.code == 2
     assert "--format" in capsys.readouterr().err
+
+
+def test_agreement_on_an_imported_two_labeler_jsonl(
+    golden: GoldenStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    team = tmp_path / "team.jsonl"
+    lines = []
+    for n, (ana, bob) in enumerate(zip(ANA, BOB, strict=True)):
+        grades = [{"level": "chunk", "target_id": f"c{n}", "grade": ana, "who": "ana"}]
+        grades.append({"level": "chunk", "target_id": f"c{n}", "grade": bob})  # no who: the importer's
+        lines.append(json.dumps({"query_id": f"q{n}", "text": f"query {n}", "judgements": grades}))
+    team.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert run(capsys, "golden", "import", str(team), "--name", "team", "--who", "bob")[0] == 0
+
+    code, out, err = run(capsys, "golden", "agreement", "team", "--json")
+
+    assert (code, err) == (0, "")
+    kappa = cohen_kappa_score(ANA, BOB, weights="quadratic")
+    alpha = krippendorff.alpha(reliability_data=[ANA, BOB], level_of_measurement="ordinal")
+    assert json.loads(out) == {
+        "labelers": ["ana", "bob"],
+        "pairs": [{"a": "ana", "b": "bob", "n": 10, "exact": 0.6, "within_one": 0.8, "kappa": pytest.approx(kappa)}],
+        "alpha": pytest.approx(alpha),
+    }
+    code, out, _ = run(capsys, "golden", "agreement", "team")
+    assert out.splitlines() == [
+        f"Golden set 'team': 2 labelers (ana, bob); Krippendorff's alpha (ordinal) {alpha:.3f}.",
+        f"  ana vs bob: 10 targets both graded, exact 60%, within one 80%, kappa (quadratic) {kappa:.3f}",
+    ]
+
+
+def test_agreement_without_overlap_says_what_it_needs(golden: GoldenStore, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "golden", "agreement", "faq")
+    assert code == 0
+    assert out.splitlines() == [
+        "Golden set 'faq': 2 labelers (ana, import); Krippendorff's alpha (ordinal) n/a.",
+        "No target was graded by two people yet: agreement needs overlapping labels.",
+    ]

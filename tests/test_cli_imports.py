@@ -36,6 +36,7 @@ RUNS = [
     ["eval", "-c", "demo", "-g", "demo", "--pipelines", "vector,bm25,hybrid", "-n", "10"],
     ["golden", "list"],
     ["golden", "show", "demo"],
+    ["golden", "agreement", "demo", "--json"],
     ["models", "list"],
 ]
 

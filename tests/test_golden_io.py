@@ -188,6 +188,59 @@ def test_hand_written_jsonl_and_csv_may_leave_optional_fields_out(store: GoldenS
     assert store.qrels("hand", "chunk") == {"b": {"c1": 3}} and store.queries("hand") == {"b": "beta", "c": "gamma"}
 
 
+TEAM_JSONL = (
+    '{"query_id": "q1", "text": "reset a password", "judgements": ['
+    '{"level": "chunk", "target_id": "c1", "grade": 3, "who": "ana", "note": "the steps"}, '
+    '{"level": "chunk", "target_id": "c1", "grade": 0, "who": "bob", "note": "other product"}, '
+    '{"level": "chunk", "target_id": "c2", "grade": 1}]}\n'
+)
+
+
+def test_an_import_keeps_two_peoples_grades_for_one_chunk(store: GoldenStore, tmp_path: Path) -> None:
+    path = tmp_path / "team.jsonl"
+    path.write_text(TEAM_JSONL, encoding="utf-8")
+
+    info = import_set(store, path, "team", importer="carla")
+
+    assert (info.judgements, info.labels, info.labelers) == (2, 3, 3)
+    people = [(j.target_id, j.who, j.grade, j.note) for j in store.person_judgements("team")]
+    assert people == [("c1", "ana", 3, "the steps"), ("c1", "bob", 0, "other product"), ("c2", "carla", 1, "")]
+    assert store.qrels("team", "chunk") == {"q1": {"c1": 2, "c2": 1}}  # median of 3 and 0, rounded half up
+
+    conflict = tmp_path / "conflict.jsonl"
+    conflict.write_text(TEAM_JSONL.replace('"who": "bob"', '"who": "ana"'), encoding="utf-8")
+    with pytest.raises(InvalidInputError, match=r"Conflicting judgements by 'ana' of chunk 'c1' for query 'q1'"):
+        import_set(store, conflict, "team")
+    assert len(store.person_judgements("team")) == 3  # the refused file changed nothing
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_jsonl_and_csv_export_every_persons_grade(store: GoldenStore, tmp_path: Path, fmt: Format) -> None:
+    path = tmp_path / "team.jsonl"
+    path.write_text(TEAM_JSONL, encoding="utf-8")
+    import_set(store, path, "team", importer="carla")
+
+    out = export_set(store, "team", fmt, tmp_path / EXPORT_NAMES[fmt])
+    import_set(store, out, "copy")
+
+    assert store.person_judgements("copy") == store.person_judgements("team")
+    assert len(golden_records(store, "team")[0]["judgements"]) == 3
+
+
+@pytest.mark.parametrize("fmt", ["beir", "trec"])
+def test_beir_and_trec_export_the_consensus(store: GoldenStore, tmp_path: Path, fmt: Format) -> None:
+    path = tmp_path / "team.jsonl"
+    path.write_text(TEAM_JSONL, encoding="utf-8")
+    import_set(store, path, "team", importer="carla")
+    store.adjudicate("team", "q1", "chunk", "c2", 0, who="rita")
+
+    out = export_set(store, "team", fmt, tmp_path / EXPORT_NAMES[fmt])
+    import_set(store, out, "copy")
+
+    assert store.qrels("copy", "chunk") == {"q1": {"c1": 2, "c2": 0}} == store.qrels("team", "chunk")
+    assert store.labelers("copy") == ["import"]
+
+
 def test_identical_duplicate_lines_are_merged(store: GoldenStore, tmp_path: Path) -> None:
     qrels = tmp_path / "dup.qrels"
     qrels.write_text("1 0 d1 2\n1 0 d1 2\n", encoding="utf-8")

@@ -271,8 +271,8 @@ def test_v1_database_is_migrated_in_place(tmp_path: Path) -> None:
 
 
 def test_v3_database_keeps_every_label_with_its_who(tmp_path: Path) -> None:
-    """A file from the one-grade-per-chunk release: each label becomes its labeller's judgement, the
-    consensus of a single labeller is that label unchanged, and the set's rule starts at median."""
+    """A file from the one-grade-per-chunk release: each label becomes its labeler's judgement, the
+    consensus of a single labeler is that label unchanged, and the set's rule starts at median."""
     path = tmp_path / "golden.sqlite"
     with sqlite3.connect(path) as db:
         db.executescript(SCHEMA_V1 + SCHEMA_V3_STEPS)

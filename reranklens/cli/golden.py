@@ -1,4 +1,4 @@
-"""``reranklens golden ...``: list, show, import, export and delete golden sets.
+"""``reranklens golden ...``: list, show, import, export and delete golden sets, and agreement between labelers.
 
 These commands touch only the golden-set SQLite file of the data dir: they load no model and do
 not ingest the demo. Errors are ``RerankLensError``s, which ``cli.main`` prints as one line.
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 
 def add_golden_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``golden list|show|import|export|delete`` on the top-level subparsers."""
-    golden = commands.add_parser("golden", help="list, show, import, export and delete golden sets")
+    """Register ``golden list|show|import|export|delete|agreement`` on the top-level subparsers."""
+    golden = commands.add_parser("golden", help="list, show, import, export and delete golden sets; agreement")
     actions = golden.add_subparsers(dest="golden_command", required=True, metavar="ACTION")
 
     listing = actions.add_parser("list", help="golden sets with their query and judgement counts")
@@ -37,6 +37,7 @@ def add_golden_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     imports.add_argument("path", type=Path, help="BEIR folder, TREC qrels, .jsonl or .csv")
     imports.add_argument("--name", required=True, help="the golden set to create or replace")
     imports.add_argument("--format", choices=FORMATS, help="default: guessed (folder: beir, .jsonl, .csv, else trec)")
+    imports.add_argument("--who", default="", help="the labeler of jsonl/csv judgements that name none")
     imports.set_defaults(handler=cmd_golden_import)
 
     export = actions.add_parser("export", help="write a golden set as BEIR, TREC, JSON Lines or CSV")
@@ -48,6 +49,13 @@ def add_golden_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     delete = actions.add_parser("delete", help="delete a golden set and its judgements")
     delete.add_argument("name")
     delete.set_defaults(handler=cmd_golden_delete)
+
+    agreement = actions.add_parser(
+        "agreement", help="agreement between the people who labelled a set (exact, within one, kappa, alpha)"
+    )
+    agreement.add_argument("name")
+    agreement.add_argument("--json", action="store_true", help="print one JSON object")
+    agreement.set_defaults(handler=cmd_golden_agreement)
 
 
 def cmd_golden_list(workspace: Workspace, args: argparse.Namespace) -> int:
@@ -97,7 +105,7 @@ def cmd_golden_show(workspace: Workspace, args: argparse.Namespace) -> int:
 
 def cmd_golden_import(workspace: Workspace, args: argparse.Namespace) -> int:
     replacing = args.name.strip() in workspace.golden.names()
-    info = import_set(workspace.golden, args.path, args.name, args.format)
+    info = import_set(workspace.golden, args.path, args.name, args.format, importer=args.who)
     replaced = " (replaced the previous set)" if replacing else ""
     sizes = f"{count(info.queries, 'query')}, {count(info.judgements, 'judgement')}"
     print(f"Imported golden set '{info.name}': {sizes}{replaced}.")
@@ -119,6 +127,32 @@ def cmd_golden_delete(workspace: Workspace, args: argparse.Namespace) -> int:
     info = workspace.golden.info(args.name)
     workspace.golden.delete_set(args.name)
     print(f"Deleted golden set '{info.name}' ({count(info.queries, 'query')}, {count(info.judgements, 'judgement')}).")
+    return EXIT_OK
+
+
+def cmd_golden_agreement(workspace: Workspace, args: argparse.Namespace) -> int:
+    # scikit-learn and krippendorff load here only: the other golden commands stay quick to start.
+    from reranklens.golden.agreement import team_agreement
+
+    result = team_agreement(workspace.golden.person_judgements(args.name))
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    alpha = "n/a" if result.alpha is None else f"{result.alpha:.3f}"
+    print(
+        f"Golden set '{args.name}': {count(len(result.labelers), 'labeler')}"
+        + (f" ({', '.join(_flat(who) or '(unnamed)' for who in result.labelers)})" if result.labelers else "")
+        + f"; Krippendorff's alpha (ordinal) {alpha}."
+    )
+    if not result.shared_units:
+        print("No target was graded by two people yet: agreement needs overlapping labels.")
+    for pair in result.pairs:
+        if pair.n:
+            kappa = "n/a" if pair.kappa is None else f"{pair.kappa:.3f}"
+            print(
+                f"  {_flat(pair.a) or '(unnamed)'} vs {_flat(pair.b) or '(unnamed)'}: {count(pair.n, 'target')} "
+                f"both graded, exact {pair.exact:.0%}, within one {pair.within_one:.0%}, kappa (quadratic) {kappa}"
+            )
     return EXIT_OK
 
 

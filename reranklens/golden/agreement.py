@@ -1,9 +1,9 @@
 """Agreement between people who label one golden set, and the targets they disagree on.
 
 A unit is one target of one query (``query_id, level, target_id``); each person's grade for it comes from
-``GoldenStore.person_judgements``. Per pair of labellers, on the units both graded: exact agreement, agreement
+``GoldenStore.person_judgements``. Per pair of labelers, on the units both graded: exact agreement, agreement
 within one grade and Cohen's kappa with quadratic weights (scikit-learn's ``cohen_kappa_score``: a 0 against
-a 3 costs more than a 2 against a 3). Over all labellers at once, Krippendorff's alpha for ordinal data (the
+a 3 costs more than a 2 against a 3). Over all labelers at once, Krippendorff's alpha for ordinal data (the
 ``krippendorff`` package), which takes any number of people and units that only some of them graded.
 
 Both statistics are undefined when there is nothing to compare (fewer than two shared units for kappa, no
@@ -38,7 +38,7 @@ DISAGREEMENT_SPREAD = 2
 
 @dataclass(frozen=True)
 class PairAgreement:
-    """Two labellers on the ``n`` units both graded; shares are 0-1, None when ``n`` is 0."""
+    """Two labelers on the ``n`` units both graded; shares are 0-1, None when ``n`` is 0."""
 
     a: str
     b: str
@@ -65,7 +65,7 @@ class TeamAgreement:
 
 @dataclass(frozen=True)
 class Disagreement:
-    """One target whose labellers' grades differ by ``spread`` >= ``DISAGREEMENT_SPREAD``."""
+    """One target whose labelers' grades differ by ``spread`` >= ``DISAGREEMENT_SPREAD``."""
 
     query_id: str
     level: str
@@ -87,7 +87,7 @@ def grades_by_unit(judgements: Sequence[Judgement]) -> dict[Unit, dict[str, int]
 
 
 def team_agreement(judgements: Sequence[Judgement]) -> TeamAgreement:
-    """Agreement of every pair of labellers, and Krippendorff's alpha over all, from people's judgements."""
+    """Agreement of every pair of labelers, and Krippendorff's alpha over all, from people's judgements."""
     units = grades_by_unit(judgements)
     labelers = tuple(dict.fromkeys(j.who for j in judgements))
     pairs = tuple(_pair(a, b, units) for a, b in combinations(labelers, 2))

@@ -10,14 +10,20 @@ format    layout                                                     what surviv
                                                                       ``origin='import'``, time of the import).
 ``trec``  qrels file ``qid 0 docid grade`` (space-separated) and      as ``beir``. Without the topics file the
           a sibling ``<PATH>.topics.tsv`` (``qid text note``)         query text is the query id.
-``jsonl`` one object per query: ``{"query_id", "text", "note",        everything (lossless)
+``jsonl`` one object per query: ``{"query_id", "text", "note",        every person's judgement, whole
           "judgements": [{"level", "target_id", "grade", "note",
           "who", "origin", "updated_at"}]}``
-``csv``   one row per judgement: ``query_id, query, query_note,       everything (lossless)
+``csv``   one row per judgement: ``query_id, query, query_note,       as ``jsonl``
           level, target_id, grade, note, who, origin, updated_at``;
           a query without judgements is one row with empty
           level, target_id and grade
 ========  =========================================================  ==========================================
+
+A set labelled by several people holds one grade per person for a target. JSONL and CSV carry each
+person's judgement (one entry or row per person), so a team's set comes back with every grade; an entry
+without ``who`` is the importer's (``import_set(..., importer=...)``). BEIR and TREC carry one grade per
+target: the set's consensus (its rule, or the adjudicated grade), the grade evaluation uses. Adjudications
+themselves and the consensus rule are not carried by any format.
 
 BEIR and TREC have no level column: a chunk-level judgement is written with the target
 ``chunk:<chunk_id>``, and on import a ``chunk:`` prefix means level ``chunk``. Their ids cannot
@@ -30,7 +36,8 @@ Grades are whole numbers ``0-MAX_IMPORTED_GRADE``, kept as given: golden labels 
 
 Import reads and validates the whole input before writing anything (bad JSON, wrong column
 counts, non-numeric or out-of-range grades, qrels naming unknown queries, the same query and
-target twice with different grades: each an error naming ``file:line``), then replaces the set in
+target twice from the same person with different grades: each an error naming ``file:line``), then
+replaces the set in
 one transaction: a bad file never leaves a half-imported set. Export writes each file to a
 temporary file in the target folder and renames it into place, so no half-written file is left.
 
@@ -50,7 +57,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
@@ -102,15 +109,18 @@ def topics_path(qrels: Path) -> Path:
 # -- export -------------------------------------------------------------------------------------
 
 
-def golden_records(store: GoldenStore, name: str) -> list[dict[str, Any]]:
+def golden_records(store: GoldenStore, name: str, per_person: bool = True) -> list[dict[str, Any]]:
     """Set ``name`` as plain data, one dict per query in the set's order (the jsonl line shape)::
 
     {"query_id": "q1", "text": "...", "note": "", "judgements": [{"level": "chunk", "target_id": "c9",
      "grade": 2, "note": "", "who": "ana", "origin": "human", "updated_at": "2026-01-01T10:00:00+00:00"}]}
+
+    ``per_person``: every person's judgement (several entries for a target graded by several people);
+    otherwise one entry per target holding the set's consensus grade.
     """
     queries = store.query_list(name)
     by_query: dict[str, list[dict[str, Any]]] = {q.query_id: [] for q in queries}
-    for j in store.judgements(name):
+    for j in store.person_judgements(name) if per_person else store.judgements(name):
         by_query[j.query_id].append(
             {
                 "level": j.level,
@@ -132,7 +142,7 @@ def export_set(store: GoldenStore, name: str, fmt: Format, out: Path) -> Path:
     needed; for ``trec`` the qrels file, with the topics file beside it). Existing files are replaced."""
     if fmt not in FORMATS:
         raise InvalidInputError(f"Unknown golden set format '{fmt}': choose one of {', '.join(FORMATS)}.")
-    records = golden_records(store, name)
+    records = golden_records(store, name, per_person=fmt in ("jsonl", "csv"))
     if fmt == "beir":
         if out.exists() and not out.is_dir():
             raise InvalidInputError(f"{out} is a file: a BEIR export needs a folder (give a new or existing folder).")
@@ -279,16 +289,19 @@ def _atomic_write(path: Path, text: str) -> None:
 # -- import -------------------------------------------------------------------------------------
 
 
-def import_set(store: GoldenStore, path: Path, name: str, fmt: Format | None = None) -> GoldenSetInfo:
+def import_set(
+    store: GoldenStore, path: Path, name: str, fmt: Format | None = None, importer: str = ""
+) -> GoldenSetInfo:
     """Read a golden set from ``path`` (``fmt`` None: guessed by ``guess_format``) and store it as
     ``name``, replacing any set of that name in one transaction. The whole input is validated
-    first; ``UnreadableFileError`` / ``InvalidInputError`` name the offending ``file:line``."""
+    first; ``UnreadableFileError`` / ``InvalidInputError`` name the offending ``file:line``.
+    A jsonl or csv judgement without ``who`` is recorded as ``importer``'s."""
     fmt = fmt or guess_format(path)
     if fmt not in FORMATS:
         raise InvalidInputError(f"Unknown golden set format '{fmt}': choose one of {', '.join(FORMATS)}.")
     if not path.exists():
         raise UnreadableFileError(display_path(path), "does not exist")
-    parsed = _READERS[fmt](path)
+    parsed = _READERS[fmt](path, importer)
     if not parsed.queries:
         raise InvalidInputError(
             f"{display_path(path)}: no queries found, nothing to import (is it a {fmt} golden set?)."
@@ -302,8 +315,9 @@ def import_set(store: GoldenStore, path: Path, name: str, fmt: Format | None = N
 class _Parsed:
     """Queries and judgements read so far, with where each came from (to name both sides of a conflict)."""
 
+    importer: str = ""
     queries: dict[str, GoldenQuery] = field(default_factory=dict)
-    judgements: dict[tuple[str, str, str], Judgement] = field(default_factory=dict)
+    judgements: dict[tuple[str, str, str, str], Judgement] = field(default_factory=dict)
     _seen: dict[object, str] = field(default_factory=dict)
 
     def add_query(self, query: GoldenQuery, where: str) -> None:
@@ -324,15 +338,18 @@ class _Parsed:
             raise InvalidInputError(
                 f"{where}: query id {judgement.query_id!r} is not among the queries: add that query or drop the line."
             )
-        key = (judgement.query_id, judgement.level, judgement.target_id)
+        if not judgement.who and self.importer:
+            judgement = replace(judgement, who=self.importer)
+        key = (judgement.query_id, judgement.level, judgement.target_id, judgement.who)
         known = self.judgements.get(key)
         if known is None:
             self.judgements[key] = judgement
             self._seen[key] = where
         elif known != judgement:
             what = f"grade {known.grade} vs {judgement.grade}" if known.grade != judgement.grade else "other fields"
+            by = f" by {judgement.who!r}" if judgement.who else ""
             raise InvalidInputError(
-                f"Conflicting judgements of {judgement.level} {judgement.target_id!r} for query "
+                f"Conflicting judgements{by} of {judgement.level} {judgement.target_id!r} for query "
                 f"{judgement.query_id!r} at {self._seen[key]} and {where} ({what}): keep one of them."
             )
 
@@ -443,13 +460,13 @@ def _full_judgement(
     )
 
 
-def _read_beir(path: Path) -> _Parsed:
+def _read_beir(path: Path, importer: str = "") -> _Parsed:
     folder = path.parent if path.is_file() and path.name == QRELS_FILE else path
     queries_path, qrels_path = folder / QUERIES_FILE, folder / QRELS_FILE
     for needed in (queries_path, qrels_path):
         if not needed.is_file():
             raise UnreadableFileError(display_path(folder), f"is not a BEIR folder: it has no {needed.name}")
-    parsed = _Parsed()
+    parsed = _Parsed(importer)
     for where, line in _lines(queries_path):
         record = _json_object(line, where)
         if "_id" not in record or "text" not in record:
@@ -468,8 +485,8 @@ def _read_beir(path: Path) -> _Parsed:
     return parsed
 
 
-def _read_trec(path: Path) -> _Parsed:
-    parsed = _Parsed()
+def _read_trec(path: Path, importer: str = "") -> _Parsed:
+    parsed = _Parsed(importer)
     topics = topics_path(path)
     has_topics = topics.is_file()
     if has_topics:
@@ -492,8 +509,8 @@ def _read_trec(path: Path) -> _Parsed:
     return parsed
 
 
-def _read_jsonl(path: Path) -> _Parsed:
-    parsed = _Parsed()
+def _read_jsonl(path: Path, importer: str = "") -> _Parsed:
+    parsed = _Parsed(importer)
     for where, line in _lines(path):
         record = _json_object(line, where)
         missing = [key for key in ("query_id", "text") if key not in record]
@@ -528,8 +545,8 @@ def _read_jsonl(path: Path) -> _Parsed:
     return parsed
 
 
-def _read_csv(path: Path) -> _Parsed:
-    parsed = _Parsed()
+def _read_csv(path: Path, importer: str = "") -> _Parsed:
+    parsed = _Parsed(importer)
     rows = _rows(path, delimiter=",")
     where, header = next(rows, (f"{display_path(path)}:1", []))
     missing = [column for column in _CSV_REQUIRED if column not in header]
@@ -568,7 +585,7 @@ def _json_object(line: str, where: str) -> dict[str, Any]:
     return record
 
 
-_READERS: dict[Format, Callable[[Path], _Parsed]] = {
+_READERS: dict[Format, Callable[[Path, str], _Parsed]] = {
     "beir": _read_beir,
     "trec": _read_trec,
     "jsonl": _read_jsonl,
