@@ -3,7 +3,7 @@
 import streamlit as st
 
 from components.evaluate.jobs import finish_evaluation, start_evaluation
-from components.evaluate.judge_agreement import render_suggestion_agreement
+from components.evaluate.judge_agreement import render_people_agreement, render_suggestion_agreement
 from components.evaluate.pipelines import pipeline_options, render_costs
 from components.evaluate.query_stages import render_query_stages
 from components.evaluate.results import (
@@ -96,6 +96,7 @@ except RerankLensError as exc:
     show_error(exc)
 
 render_suggestion_agreement(workspace.golden, golden_set)
+render_people_agreement(workspace.golden, golden_set)
 result = st.session_state.get(keys.EVAL_RESULT)
 run_id = st.session_state.get(keys.EVAL_RUN_ID)
 shown = None if result is None else (result.config.collection, result.config.traces, result.config.golden_set)

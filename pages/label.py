@@ -4,7 +4,9 @@ import streamlit as st
 
 from components.explore.controls import explore_controls
 from components.label.grading import render_grading, render_query_note, render_set_navigator, render_sheet_summary
+from components.label.keyboard import render_key_bar
 from components.label.suggestions import render_label_suggestions
+from components.label.team import render_team_panel
 from components.label.trace_grading import render_live_label, render_trace_label
 from components.shared import keys
 from components.shared.connection_choice import connection_of, live_choices
@@ -56,7 +58,7 @@ try:
     view, no_reranker = workspace.explore(
         params.query, params.collection, params.mode, params.candidates, params.k, params.reranker
     )
-    sheet = workspace.label_sheet(view, golden_set)
+    sheet = workspace.label_sheet(view, golden_set, who)
 except RerankLensError as exc:
     show_error(exc)
 if no_reranker:
@@ -65,6 +67,7 @@ if error := st.session_state.pop(keys.LABEL_ERROR, None):
     st.error(markdown_escape(error))
 
 render_sheet_summary(sheet, params.k)
+render_team_panel(workspace, golden_set, params.collection, who)
 render_query_note(golden, golden_set, params.query, sheet.query.note if sheet.query else "")
 shown = [c for c in sheet.candidates if scope == "all candidates" or c.in_top_k]
 st.caption(
@@ -73,4 +76,6 @@ st.caption(
 )
 
 suggestions = render_label_suggestions(workspace, shown, golden_set, params.query)
-render_grading(shown, golden, golden_set, params.query, params.k, who, suggestions)
+focused = render_key_bar(shown, golden, golden_set, params.query, who)
+blind = golden_set in golden.names() and golden.is_blind(golden_set)
+render_grading(shown, golden, golden_set, params.query, params.k, who, suggestions, focused, blind)

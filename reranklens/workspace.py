@@ -217,8 +217,9 @@ class Workspace:
         search = self.trace_search(trace_set, trace_id)
         return reranked_view(search, self.rerank_trace(search, reranker), k), search
 
-    def label_sheet(self, view: ExploreView, golden_set: str) -> LabelSheet:
-        """The Label page's candidates for ``view``'s query, with grades and orphaned labels."""
+    def label_sheet(self, view: ExploreView, golden_set: str, who: str | None = None) -> LabelSheet:
+        """The Label page's candidates for ``view``'s query, with grades (``who``'s own and the others',
+        when given) and orphaned labels."""
         labelled: list[str] = []
         if golden_set in self.golden.names():
             query = self.golden.find_query(golden_set, view.query)
@@ -233,7 +234,7 @@ class Workspace:
             existing = set(labelled)
         else:
             existing = self.store_for(view.collection).existing_ids(view.collection, labelled)
-        return label_sheet(view, self.golden, golden_set, existing)
+        return label_sheet(view, self.golden, golden_set, existing, who)
 
     def collections(self) -> list[CollectionInfo]:
         """Own collections, then attached ones (marked with where they live)."""

@@ -208,3 +208,64 @@ def test_note_box_shows_the_stored_note_of_the_current_set_and_query(label_env: 
     at.selectbox(key="label.golden_set").select(other).run()
     assert not at.exception
     assert at.text_area[0].value == "note kept in the other set"
+
+
+def grade_chunk(at: AppTest, index: int) -> str:
+    """The chunk id behind the index-th grade control of the list (adjudicate controls left aside)."""
+    return [g.key for g in at.button_group if g.key.startswith("grade|")][index].rsplit("|", 1)[1]
+
+
+def test_keys_grade_the_focused_chunk_and_move_the_focus(label_env: None, golden: GoldenStore) -> None:
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    at = label_page(QUERY, name)
+    first, second = grade_chunk(at, 0), grade_chunk(at, 1)
+    assert any(c.value.startswith("⌨️ Keys:") for c in at.caption)  # the one-line key legend
+    assert sum("⌨️ focused" in h.proto.body for h in at.get("html")) == 1
+
+    at.button(key="label.key.2").click().run()
+    assert not at.exception
+    assert [(j.target_id, j.grade) for j in golden.person_judgements(name)] == [(first, 2)]
+    assert at.button_group[0].value == 2
+
+    at.button(key="label.key.down").click().run()
+    at.button(key="label.key.3").click().run()
+    at.button(key="label.key.up").click().run()
+    at.button(key="label.key.0").click().run()
+    assert not at.exception
+    assert {j.target_id: j.grade for j in golden.person_judgements(name)} == {first: 0, second: 3}
+
+
+def test_two_peoples_grades_show_side_by_side_and_an_admin_adjudicates(label_env: None, golden: GoldenStore) -> None:
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    chunk = grade_chunk(label_page(QUERY, name), 0)
+    query_id = golden.add_query(name, QUERY)
+    golden.judge(name, query_id, "chunk", chunk, 3, note="the exact steps", who="ana")
+    golden.judge(name, query_id, "chunk", chunk, 0, note="<b>other</b> product", who="bob")
+
+    at = label_page(QUERY, name)
+
+    assert not at.exception
+    assert [e.label for e in at.expander if e.label.startswith("Disagreements")] == ["Disagreements (1)"]
+    assert any(c.value.startswith("Others: ana 3, bob 0 · the set uses 2") for c in at.caption)
+    assert at.button_group[0].value is None  # this person (unnamed) has not graded it
+    [decide] = [g for g in at.button_group if g.key.startswith("label.adjudicate|")]
+    decide.set_value(2).run()  # without sign-in the local user is an admin
+    assert not at.exception
+    assert golden.qrels(name, "chunk") == {query_id: {chunk: 2}}
+    assert [(a.grade, a.target_id) for a in golden.adjudications(name)] == [(2, chunk)]
+    assert any(c.value.startswith("Decided: grade 2 by") for c in at.caption)
+
+
+def test_a_blind_set_hides_other_grades_until_the_labeler_grades(label_env: None, golden: GoldenStore) -> None:
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    chunk = grade_chunk(label_page(QUERY, name), 0)
+    query_id = golden.add_query(name, QUERY)
+    golden.judge(name, query_id, "chunk", chunk, 3, who="ana")
+    golden.set_blind(name, True)
+
+    at = label_page(QUERY, name)
+    assert any(c.value == "1 other grade(s) hidden until you grade (blind set)" for c in at.caption)
+    assert not any(c.value.startswith("Others:") for c in at.caption)
+
+    at.button_group[0].set_value(1).run()
+    assert any(c.value.startswith("Others: ana 3 · the set uses 2") for c in at.caption)

@@ -1,10 +1,12 @@
-"""The Evaluate page's "LLM label suggestions vs people": how often people kept the judge's grade."""
+"""The Evaluate page's "LLM label suggestions vs people" (how often people kept the judge's grade) and, next
+to it, agreement between the people themselves."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
+from components.shared.labeler_agreement import render_labeler_agreement
 from reranklens.errors import RerankLensError
 from reranklens.golden.store import GoldenStore
 from reranklens.golden.suggest import agreement
@@ -48,3 +50,8 @@ def render_suggestion_agreement(golden: GoldenStore, golden_set: str) -> None:
 
 def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
+
+
+def render_people_agreement(golden: GoldenStore, golden_set: str) -> None:
+    with st.expander("Agreement between people"):
+        render_labeler_agreement(golden, golden_set)

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Mapping
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from components.label.suggestions import render_suggestion
 from components.shared import keys
@@ -49,6 +50,7 @@ def render_set_navigator(golden: GoldenStore, golden_set: str, query: str) -> No
     back.button(
         "◀ Previous unjudged",
         key="label.previous",
+        shortcut="P",
         disabled=previous is None,
         on_click=_use_query,
         args=(previous.text if previous else "",),
@@ -57,6 +59,7 @@ def render_set_navigator(golden: GoldenStore, golden_set: str, query: str) -> No
     forward.button(
         "Next unjudged ▶",
         key="label.next",
+        shortcut="N",
         disabled=following is None,
         on_click=_use_query,
         args=(following.text if following else "",),
@@ -109,19 +112,37 @@ def render_grading(
     k: int,
     who: str,
     suggestions: Mapping[str, Suggestion] | None = None,
+    focused: int | None = None,
+    blind: bool = False,
 ) -> None:
     """One row per candidate: its card and a one-click grade control (click again to clear), with the
-    LLM judge's suggestion and an Accept button under the card when ``suggestions`` has one."""
+    LLM judge's suggestion and an Accept button under the card when ``suggestions`` has one.
+
+    The control shows the labeler's own grade; other people's grades are listed under it (in a ``blind``
+    set only once the labeler has graded that chunk). ``focused`` marks the candidate the keys grade."""
     terms = query_terms(query)
-    for candidate in candidates:
+    for index, candidate in enumerate(candidates):
         chunk_id = candidate.row.chunk.chunk_id
         card, control = st.columns([5, 2], vertical_alignment="center")
         flag = f"unjudged in top-{k}" if candidate.unjudged_in_top_k else ""
         if candidate.grade is None and candidate.doc_grade is not None:
             flag = f"document graded {candidate.doc_grade} ({GRADE_LABELS.get(candidate.doc_grade, 'imported')})"
+        if index == focused:
+            flag = "⌨️ focused" + (f" · {flag}" if flag else "")
         card.html(label_card_html(candidate.row, k, terms, flag))
         suggestion = (suggestions or {}).get(chunk_id)
         key = grade_key(golden_set, query, chunk_id)
         if suggestion is not None:
-            render_suggestion(card, suggestion, candidate.grade, golden, golden_set, query, who, key)
-        grade_control(control, golden, golden_set, query, chunk_id, candidate.grade, who, suggestion=suggestion)
+            render_suggestion(card, suggestion, candidate.mine, golden, golden_set, query, who, key)
+        grade_control(control, golden, golden_set, query, chunk_id, candidate.mine, who, suggestion=suggestion)
+        if candidate.others:
+            _others_line(control, candidate, blind)
+
+
+def _others_line(control: DeltaGenerator, candidate: LabelCandidate, blind: bool) -> None:
+    if blind and candidate.mine is None:
+        control.caption(f"{len(candidate.others)} other grade(s) hidden until you grade (blind set)")
+        return
+    # Labeler names are free text (or sign-in addresses): escaped for Markdown.
+    grades = ", ".join(f"{markdown_escape(j.who or '(unnamed)')} {j.grade}" for j in candidate.others)
+    control.caption(f"Others: {grades} · the set uses {candidate.grade}")

@@ -60,7 +60,7 @@ def render_view_grading(
 ) -> None:
     """The grading list of a view whose first stage is another application's (its candidates' own ids)."""
     try:
-        sheet = workspace.label_sheet(view, golden_set)
+        sheet = workspace.label_sheet(view, golden_set, who)
     except RerankLensError as exc:
         st.error(markdown_escape(str(exc)), icon="⚠️")
         return

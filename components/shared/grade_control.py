@@ -69,8 +69,20 @@ def _save_grade(
     key: str,
     suggestion: Suggestion | None = None,
 ) -> None:
-    """Save the person's grade; a suggestion shown next to it is stored with it (for agreement)."""
-    grade = st.session_state.get(key)
+    save_chunk_grade(golden, golden_set, query, chunk_id, who, st.session_state.get(key), suggestion)
+
+
+def save_chunk_grade(
+    golden: GoldenStore,
+    golden_set: str,
+    query: str,
+    chunk_id: str,
+    who: str,
+    grade: int | None,
+    suggestion: Suggestion | None = None,
+) -> None:
+    """Save ``who``'s grade (None clears theirs); a suggestion shown next to it is stored with it (for
+    agreement). A refusal is left in ``keys.LABEL_ERROR``. Used by the control and the Label page's keys."""
     try:
         require_role(Settings.from_env(), "labeler", "Labeling")
         query_id = golden.add_query(golden_set, query)

@@ -29,9 +29,9 @@ import krippendorff
 import numpy as np
 from sklearn.metrics import cohen_kappa_score
 
-from reranklens.golden.store import Judgement
+from reranklens.golden.store import Judgement, Level
 
-Unit = tuple[str, str, str]  # query_id, level, target_id
+Unit = tuple[str, Level, str]  # query_id, level, target_id
 # A gap this wide between two people's grades for one target (0 vs 2, 1 vs 3) is a disagreement worth a look.
 DISAGREEMENT_SPREAD = 2
 
@@ -68,7 +68,7 @@ class Disagreement:
     """One target whose labelers' grades differ by ``spread`` >= ``DISAGREEMENT_SPREAD``."""
 
     query_id: str
-    level: str
+    level: Level
     target_id: str
     judgements: tuple[Judgement, ...]
 

@@ -2,8 +2,10 @@
 
 The list is the union of both rankings of the Explore view (vector top-N and reranked top-N, or
 hybrid when no reranker loads), so a chunk that dropped out of the top-k can still be judged.
-Chunk-level grades are the person's; a doc-level grade (as imported BEIR qrels are) is shown for
-every chunk of that document. Chunk labels whose chunk no longer exists are returned as orphans.
+Chunk-level grades are the set's (its consensus over people); given the labeler, each candidate also
+carries that person's own grade and the other people's judgements, so a team labels side by side. A
+doc-level grade (as imported BEIR qrels are) is shown for every chunk of that document. Chunk labels whose
+chunk no longer exists are returned as orphans.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ class LabelCandidate:
     grade: int | None
     doc_grade: int | None
     in_top_k: bool
+    mine: int | None = None  # the labeler's own chunk-level grade
+    others: tuple[Judgement, ...] = ()  # other people's chunk-level judgements, oldest first
 
     @property
     def unjudged_in_top_k(self) -> bool:
@@ -43,14 +47,23 @@ class LabelSheet:
         return sum(c.grade is not None for c in self.candidates)
 
 
-def label_sheet(view: ExploreView, golden: GoldenStore, golden_set: str, existing_chunk_ids: set[str]) -> LabelSheet:
+def label_sheet(
+    view: ExploreView, golden: GoldenStore, golden_set: str, existing_chunk_ids: set[str], who: str | None = None
+) -> LabelSheet:
     """Candidates of ``view`` in reranked order, with the grades ``golden_set`` holds for its query.
 
     ``existing_chunk_ids`` are the chunk ids (among this query's chunk labels) still present in the
-    collection; the others are orphans: kept, shown, never deleted.
+    collection; the others are orphans: kept, shown, never deleted. With ``who``, each candidate also
+    holds that person's grade and the others' judgements.
     """
     query = golden.find_query(golden_set, view.query) if golden_set in golden.names() else None
     judgements = golden.judgements(golden_set, query.query_id) if query else []
+    people = golden.person_judgements(golden_set, query.query_id) if query and who is not None else []
+    mine = {j.target_id: j.grade for j in people if j.level == "chunk" and j.who == who}
+    others: dict[str, list[Judgement]] = {}
+    for j in people:
+        if j.level == "chunk" and j.who != who:
+            others.setdefault(j.target_id, []).append(j)
     chunk_grades = {j.target_id: j.grade for j in judgements if j.level == "chunk"}
     doc_grades = {j.target_id: j.grade for j in judgements if j.level == "doc"}
     rows = view.right_rows() + [r for r in view.rows if r.right_rank is None]
@@ -60,6 +73,8 @@ def label_sheet(view: ExploreView, golden: GoldenStore, golden_set: str, existin
             grade=chunk_grades.get(row.chunk.chunk_id),
             doc_grade=doc_grades.get(row.chunk.doc_id),
             in_top_k=row.status != "outside",
+            mine=mine.get(row.chunk.chunk_id),
+            others=tuple(others.get(row.chunk.chunk_id, ())),
         )
         for row in rows
     )
