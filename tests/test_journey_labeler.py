@@ -147,3 +147,38 @@ def test_grade_in_place_on_explore_shows_on_label(tmp_path: Path) -> None:
         golden = GoldenStore(trip.data_dir / "golden.sqlite")
         graded = [j for j in golden.judgements("demo") if j.level == "chunk"]
         assert [(j.target_id, j.grade, j.origin) for j in graded] == [(chunk, 3, "human")]
+
+
+def test_labeling_from_the_keyboard(tmp_path: Path) -> None:
+    """Keys alone: 2 grades the focused (first) chunk 2, J moves the focus so 0 grades the second chunk, and
+    N opens the next unjudged query of the set."""
+    texts = demo_queries()
+    with journey(tmp_path, HF_HUB_OFFLINE="1") as trip:
+        page = trip.page
+        page.goto(f"{trip.url}/label")
+        page.wait_for_selector(".rl-row")  # the first visit ingests the demo
+        loaded(page, texts[0])
+        expect(page.get_by_text("Keys: 0-3 grade the focused chunk")).to_be_visible()
+        first, second = (page.locator(".rl-row").nth(i).get_attribute("data-chunk") or "" for i in range(2))
+        expect(page.locator(".rl-row").first.locator("..").locator("..")).to_contain_text("focused")
+
+        page.keyboard.press("2")
+        first_group = page.locator("[data-testid='stButtonGroup']").nth(0)
+        expect(first_group.get_by_role("radio", name="2", exact=True)).to_be_checked()
+        wait_idle(page)
+        page.keyboard.press("j")
+        expect(page.locator(".rl-row").nth(1).locator("..").locator("..")).to_contain_text("focused")
+        wait_idle(page)
+        page.keyboard.press("0")
+        second_group = page.locator("[data-testid='stButtonGroup']").nth(1)
+        expect(second_group.get_by_role("radio", name="0", exact=True)).to_be_checked()
+        wait_idle(page)
+        screenshot(page, "journey-labeler-keys.png")
+
+        golden = GoldenStore(trip.data_dir / "golden.sqlite")
+        query_id = golden.find_query("demo", texts[0]).query_id  # type: ignore[union-attr]
+        chunks = {j.target_id: j.grade for j in golden.person_judgements("demo", query_id) if j.level == "chunk"}
+        assert chunks == {first: 2, second: 0}
+
+        page.keyboard.press("n")
+        loaded(page, texts[1])  # texts[0] is judged now: the next unjudged query opens
