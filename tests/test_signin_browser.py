@@ -10,7 +10,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -55,12 +55,17 @@ def ingest_folder(page: Page, url: str, name: str) -> None:
 
 
 @contextmanager
-def signin_app(tmp_path: Path, users: Sequence[User] = ()) -> Iterator[str]:
+def signin_app(
+    tmp_path: Path, users: Sequence[User] = (), prepare: Callable[[Path], None] | None = None
+) -> Iterator[str]:
     """The app with OIDC sign-in against a mock provider knowing ``users`` (any other typed subject signs
-    in with only ``email``: no ``email_verified``); yields its URL, fails on a traceback in its log."""
+    in with only ``email``: no ``email_verified``); yields its URL, fails on a traceback in its log.
+    ``prepare`` fills the data dir before the server starts (a collection to label, say)."""
     data = tmp_path / "data"
     data.mkdir()
     (data / ".demo-ingested").touch()
+    if prepare is not None:
+        prepare(data)
     port, log = free_port(), tmp_path / "streamlit.log"
     url = f"http://127.0.0.1:{port}"
     with oidc_provider_mock.run_server_in_thread(port=free_port(), user_claims=users) as provider:
