@@ -41,13 +41,13 @@ def render_team_panel(workspace: Workspace, golden_set: str, collection: str, wh
     if golden.is_blind(golden_set) and not admin:
         mine = {(j.query_id, j.level, j.target_id) for j in people if j.who == who}
         found = [d for d in found if (d.query_id, d.level, d.target_id) in mine]
-    with st.expander("Team: agreement between labelers"):
+    labelers = len({j.who for j in people})
+    with st.expander(f"Team: {labelers} labeler(s), agreement and consensus rule"):
         render_labeler_agreement(golden, golden_set)
         _render_set_options(golden, golden_set, admin)
-    with st.expander(f"Disagreements ({len(found)})"):
-        if not found:
-            st.caption("No chunk of this set has grades two or more apart.")
-        _render_disagreements(workspace, golden_set, collection, found, admin, who)
+    if found:  # a person labeling alone never sees an empty list
+        with st.expander(f"Disagreements ({len(found)})"):
+            _render_disagreements(workspace, golden_set, collection, found, admin, who)
 
 
 def _render_set_options(golden: GoldenStore, golden_set: str, admin: bool) -> None:
