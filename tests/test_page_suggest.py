@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from components.label.suggestions import NO_KEY_HELP
 from components.shared import keys
 from components.shared.resources import get_workspace
+from reranklens.golden.agreement import team_agreement
 from reranklens.golden.store import GoldenStore
 
 pytest_plugins = ["fixtures_page", "fixtures_openai"]
@@ -178,3 +179,24 @@ def test_evaluate_reports_agreement(label_env: None, golden: GoldenStore) -> Non
     assert values["Within one grade"] == "50%"
     table = at.dataframe[0].value
     assert table.loc["suggested 2", "person 0"] == 1 and table.loc["suggested 3", "person 3"] == 1
+
+
+def test_evaluate_reports_agreement_between_people(label_env: None, golden: GoldenStore) -> None:
+    """Next to the judge's agreement, the people's: pairs on the chunks both graded, and alpha over everyone."""
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    qid = golden.add_query(name, QUERY)
+    for chunk, ana, bob in (("a", 3, 3), ("b", 0, 2), ("c", 1, 1), ("d", 2, 2)):
+        golden.judge(name, qid, "chunk", chunk, ana, who="ana")
+        golden.judge(name, qid, "chunk", chunk, bob, who="bob")
+    at = AppTest.from_file(str(ROOT / "pages" / "evaluate.py"), default_timeout=TIMEOUT_S).run()
+    next(s for s in at.selectbox if s.label == "Golden set").set_value(name)
+    run_ok(at)
+
+    assert any(e.label == "Agreement between people" for e in at.expander)
+    values = {m.label: m.value for m in at.metric}
+    assert (values["Labelers"], values["Chunks graded by two or more"]) == ("2", "4")
+    expected = team_agreement(golden.person_judgements(name))
+    assert values["Krippendorff's α (ordinal)"] == f"{expected.alpha:.2f}"
+    [pair] = at.dataframe[-1].value.to_dict("records")
+    assert (pair["labeler A"], pair["labeler B"], pair["both graded"], pair["exact"]) == ("ana", "bob", 4, 0.75)
+    assert pair["Cohen's κ (quadratic)"] == round(expected.pairs[0].kappa or 0, 3)
