@@ -159,10 +159,13 @@ def _graded_cards(
     view: ExploreView, rows: list[ViewRow], side: str, judged: JudgedView | None, grading: Grading
 ) -> None:
     terms = query_terms(view.query)
+    # The control shows this person's own grade, as on Label (the badges show the set's consensus).
+    query = judged.query if judged is not None else None
+    people = grading.golden.person_judgements(grading.golden_set, query.query_id, grading.who) if query else []
+    mine = {j.target_id: j.grade for j in people if j.level == "chunk"}
     for row in rows:
         st.html(f'<div class="rl-column rl-graded rl-{side}">{row_html(row, side, view.k, terms, judged)}</div>')
-        grade = judged.grade_of(row.chunk.chunk_id) if judged is not None else None
-        own = grade.grade if grade is not None and grade.level == "chunk" else None
+        own = mine.get(row.chunk.chunk_id)
         grade_control(
             st.container(),
             grading.golden,
