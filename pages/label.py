@@ -77,5 +77,4 @@ st.caption(
 
 suggestions = render_label_suggestions(workspace, shown, golden_set, params.query)
 focused = render_key_bar(shown, golden, golden_set, params.query, who)
-blind = golden_set in golden.names() and golden.is_blind(golden_set)
-render_grading(shown, golden, golden_set, params.query, params.k, who, suggestions, focused, blind)
+render_grading(shown, golden, golden_set, params.query, params.k, who, suggestions, focused)

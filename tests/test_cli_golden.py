@@ -217,7 +217,8 @@ def test_agreement_on_an_imported_two_labeler_jsonl(
         grades.append({"level": "chunk", "target_id": f"c{n}", "grade": bob})  # no who: the importer's
         lines.append(json.dumps({"query_id": f"q{n}", "text": f"query {n}", "judgements": grades}))
     team.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert run(capsys, "golden", "import", str(team), "--name", "team", "--who", "bob")[0] == 0
+    imported = run(capsys, "golden", "import", str(team), "--name", "team", "--who", "bob")
+    assert imported == (0, "Imported golden set 'team': 10 queries, 10 judgements (20 grades by 2 labelers).\n", "")
 
     code, out, err = run(capsys, "golden", "agreement", "team", "--json")
 

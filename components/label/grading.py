@@ -113,14 +113,14 @@ def render_grading(
     who: str,
     suggestions: Mapping[str, Suggestion] | None = None,
     focused: int | None = None,
-    blind: bool = False,
 ) -> None:
     """One row per candidate: its card and a one-click grade control (click again to clear), with the
     LLM judge's suggestion and an Accept button under the card when ``suggestions`` has one.
 
-    The control shows the labeler's own grade; other people's grades are listed under it (in a ``blind``
-    set only once the labeler has graded that chunk). ``focused`` marks the candidate the keys grade."""
+    The control shows the labeler's own grade; other people's grades are listed under it (in a blind set
+    only once the labeler has graded that chunk). ``focused`` marks the candidate the keys grade."""
     terms = query_terms(query)
+    blind = golden_set in golden.names() and golden.is_blind(golden_set)
     for index, candidate in enumerate(candidates):
         chunk_id = candidate.row.chunk.chunk_id
         card, control = st.columns([5, 2], vertical_alignment="center")

@@ -108,6 +108,8 @@ def cmd_golden_import(workspace: Workspace, args: argparse.Namespace) -> int:
     info = import_set(workspace.golden, args.path, args.name, args.format, importer=args.who)
     replaced = " (replaced the previous set)" if replacing else ""
     sizes = f"{count(info.queries, 'query')}, {count(info.judgements, 'judgement')}"
+    if info.labels > info.judgements:  # a team's set: several people's grades for some target
+        sizes += f" ({count(info.labels, 'grade')} by {count(info.labelers, 'labeler')})"
     print(f"Imported golden set '{info.name}': {sizes}{replaced}.")
     return EXIT_OK
 
