@@ -1,6 +1,6 @@
 """Label from the keyboard: ``0``-``3`` grade the focused chunk, ``J``/``K`` move the focus down/up the list.
 
-Streamlit's own ``st.button(shortcut=...)`` (1.5x and later) binds each key; no custom component. The focus
+Streamlit's own ``st.button(shortcut=...)`` (1.52 and later) binds each key; no custom component. The focus
 is an index into the candidates on screen, kept per query in ``keys.LABEL_FOCUS`` and back at the first
 candidate when another query opens. ``N``/``P`` (next/previous unjudged query) sit on the set navigator's
 buttons (components/label/grading.py).
