@@ -70,6 +70,11 @@ def test_two_labelers_disagree_and_an_admin_decides(tmp_path: Path) -> None:
         assert grade_first(bob, "0") == chunk
         # Bob's page, drawn after his grade, shows Ana's beside it.
         expect(bob.get_by_text("Others: ana@labelers.team.org 3")).to_be_visible(timeout=TIMEOUT_MS)
+        # A labeler sees the disagreement but cannot decide it, nor change the set's rule.
+        bob.get_by_text("Disagreements (1)").click()
+        theirs = bob.locator("[data-testid='stExpander']").filter(has_text="Disagreements (1)")
+        expect(theirs).to_contain_text("An admin decides the final grade.")
+        expect(theirs.locator("[data-testid='stButtonGroup']")).to_have_count(0)
 
         open_label(admin, url)
         admin.get_by_text("Disagreements (1)").click()
