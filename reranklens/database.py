@@ -41,11 +41,12 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import NullPool
 
-from reranklens.config import database_url_from_env
+from reranklens.config import DATABASE_URL_ENV, database_url_from_env
 from reranklens.errors import InvalidInputError, RerankLensError, StoreUnavailableError
 
 logger = logging.getLogger(__name__)
 
+URL_ENV = DATABASE_URL_ENV
 BUSY_TIMEOUT_S = 60.0
 # SQLite answers "locked" at once, without the busy timeout, where waiting could deadlock (switching a file
 # to WAL while another connection writes it); such a step is tried again, with a growing pause, this long.
@@ -355,7 +356,8 @@ def dispose() -> None:
 
 
 def insert_ignoring(connection: Connection, table: sa.Table) -> sa.Insert:
-    """``INSERT`` that skips a row whose key exists (its ``rowcount`` is 0 then), on either backend."""
+    """``INSERT`` that skips a row whose key exists, on either backend. Add ``.returning(...)`` to learn whether it
+    did: no row comes back for a skipped one (psycopg reports no ``rowcount`` for it)."""
     return _dialect_insert(connection, table).on_conflict_do_nothing()
 
 

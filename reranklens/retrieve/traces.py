@@ -321,7 +321,7 @@ class TraceStore:
                 # A 64 MiB page cache keeps the id indexes' inserts off the disk; memory stays bounded by it.
                 db.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
             db.execute(TRACE_SETS.insert().values(name=name, source=source, format=format, imported_at=time.time()))
-            add_trace = database.insert_ignoring(db, TRACES)
+            add_trace = database.insert_ignoring(db, TRACES).returning(TRACES.c.line)
             for record in records:
                 if isinstance(record, Skipped):
                     skipped_count += 1
@@ -333,7 +333,7 @@ class TraceStore:
                     continue
                 row = {"set_name": name, "trace_id": record.trace_id, "line": record.line, "query": record.query}
                 added = db.execute(add_trace.values(answer=record.answer, timestamp=record.timestamp, **row))
-                if not added.rowcount:
+                if added.first() is None:
                     duplicate_count += 1
                     if len(duplicates) < MAX_REPORTED:
                         first = db.execute(
