@@ -4,7 +4,9 @@
 
 Target ids are ``chunk-<n>`` for n in START..START+COUNT-1, grade ``n % 4``, all for the query
 ``QUERY`` (added if missing). Prints ``ready`` once the store is open; with GO_FILE it then waits
-until that file exists, so a test can release several writers at the same moment.
+until that file exists, so a test can release several writers at the same moment, and after its first write
+it waits until another writer's judgement is in the set too: on a loaded machine the scheduler could
+otherwise run the writers one after the other, and the test would check nothing concurrent.
 Used by ``test_golden_store.py`` to check that concurrent processes lose no judgement.
 """
 
@@ -39,9 +41,22 @@ def main(argv: list[str]) -> int:
                 print(f"no go file {argv[4]} after {GO_TIMEOUT_S} s", file=sys.stderr)
                 return 3
             time.sleep(0.005)
+    who = f"writer-{start}"
     for number in range(start, start + count):
-        store.judge(name, query_id, "chunk", target_id(number), number % 4, who=f"writer-{start}")
+        store.judge(name, query_id, "chunk", target_id(number), number % 4, who=who)
+        if len(argv) == 5 and number == start and not _wait_for_another_writer(store, name, who):
+            print(f"no other writer in {name} after {GO_TIMEOUT_S} s", file=sys.stderr)
+            return 3
     return 0
+
+
+def _wait_for_another_writer(store: GoldenStore, name: str, who: str) -> bool:
+    deadline = time.monotonic() + GO_TIMEOUT_S
+    while not any(j.who != who for j in store.judgements(name)):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
 
 
 if __name__ == "__main__":

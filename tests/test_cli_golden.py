@@ -46,9 +46,10 @@ def test_list(golden: GoldenStore, capsys: pytest.CaptureFixture[str]) -> None:
 
     code, out, _ = run(capsys, "golden", "list", "--json")
     assert code == 0
+    team = {"consensus": "median", "blind": False}
     assert json.loads(out) == [
-        {"name": "empty", "source": "", "queries": 1, "judgements": 0},
-        {"name": "faq", "source": "hand-made", "queries": 2, "judgements": 2},
+        {"name": "empty", "source": "", "queries": 1, "judgements": 0, "labels": 0, "labelers": 0, **team},
+        {"name": "faq", "source": "hand-made", "queries": 2, "judgements": 2, "labels": 2, "labelers": 2, **team},
     ]
 
 

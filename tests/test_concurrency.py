@@ -14,6 +14,7 @@ import pytest
 
 from components.shared.resources import get_workspace
 from reranklens.config import Settings
+from reranklens.golden.store import consensus_grade
 from reranklens.workspace import Workspace
 
 FIXTURE_DOCS = Path(__file__).parent / "fixtures" / "engine" / "docs"
@@ -79,9 +80,10 @@ def test_users_querying_and_labeling_at_once_share_models_and_lose_no_label(
     assert stored == written
 
 
-def test_users_grading_the_same_chunk_keep_exactly_one_judgement(data_dir: Path) -> None:
-    """Re-grading replaces: the one judgement left is some writer's last write, whole (grade, who and
-    note from the same call), never an earlier write nor a mix of two writers' calls."""
+def test_users_grading_the_same_chunk_keep_one_judgement_each(data_dir: Path) -> None:
+    """Re-grading replaces that person's grade only: each user is left with exactly their last write, whole
+    (grade and note from the same call), never an earlier write nor a mix of two calls; the set uses the
+    median of those last grades."""
     ws = Workspace(Settings(data_dir=data_dir))
     query_id = ws.golden.add_query("contested", "reset my password")
     rounds = 20
@@ -100,10 +102,11 @@ def test_users_grading_the_same_chunk_keep_exactly_one_judgement(data_dir: Path)
         return f"user-{number}", (number + rounds - 1) % 4, f"round {rounds - 1}"
 
     last_writes = {who: (grade_, note) for who, grade_, note in together(USERS, grade)}
-    [judgement] = ws.golden.judgements("contested")
-    assert judgement.target_id == "the-chunk"
-    assert judgement.who in last_writes, judgement
-    assert (judgement.grade, judgement.note) == last_writes[judgement.who], judgement
+    kept = ws.golden.person_judgements("contested")
+    assert {j.who: (j.grade, j.note) for j in kept} == last_writes
+    assert len(kept) == USERS
+    [consensus] = ws.golden.judgements("contested")
+    assert consensus.grade == consensus_grade([j.grade for j in kept], "median")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import csv
 import json
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -227,6 +227,32 @@ def test_chunk_and_doc_level_score_the_same_ranking_differently(ws: Workspace) -
     assert chunk.pipelines["vector"].per_query["q1"]["nDCG@10"] == pytest.approx(1 / math.log2(labelled.rank + 1))
     assert chunk.pipelines["vector"].rankings["q1"] == [h.chunk.chunk_id for h in hits][:10]
     assert doc.pipelines["vector"].rankings["q1"][0] == top_doc
+
+
+def test_one_labeller_scores_as_before_and_a_team_by_consensus_then_adjudication(ws: Workspace) -> None:
+    """Grades kept per person must not change a one-person set's figures (the levels test's numbers), while
+    a team's set scores with its consensus and, once decided, the adjudicated grade."""
+    hits = ws.search(QUERIES["q1"], COLLECTION, "vector", 50).hits
+    top, labelled = hits[0], hits[4]
+    config = EvalConfig(COLLECTION, "one-labeller", ("vector",), candidates=50, level="chunk")
+    qid = ws.golden.add_query("one-labeller", QUERIES["q1"], query_id="q1")
+    ws.golden.judge("one-labeller", qid, "chunk", labelled.chunk.chunk_id, 1, who="ana")
+    ws.golden.judge("one-labeller", qid, "chunk", labelled.chunk.chunk_id, 1, who="ana")  # re-grading: still one
+    write_golden(ws, "as-imported", [("q1", "chunk", labelled.chunk.chunk_id, 1)])
+
+    alone = evaluate(ws, config).pipelines["vector"].per_query["q1"]
+    imported = evaluate(ws, replace(config, golden_set="as-imported")).pipelines["vector"].per_query["q1"]
+
+    assert alone == imported
+    assert (alone["RR@10"], alone["R@1"]) == (pytest.approx(1 / labelled.rank), 0.0)
+    assert alone["nDCG@10"] == pytest.approx(1 / math.log2(labelled.rank + 1))
+
+    ws.golden.judge("one-labeller", qid, "chunk", top.chunk.chunk_id, 3, who="ana")
+    ws.golden.judge("one-labeller", qid, "chunk", top.chunk.chunk_id, 0, who="bob")
+    assert evaluate(ws, config).pipelines["vector"].per_query["q1"]["RR@10"] == 1.0  # median of 3 and 0: 2
+    ws.golden.adjudicate("one-labeller", qid, "chunk", top.chunk.chunk_id, 0, who="rita")
+    decided = evaluate(ws, config).pipelines["vector"].per_query["q1"]
+    assert decided["RR@10"] == pytest.approx(1 / labelled.rank)  # the decision (0) wins over the median
 
 
 def test_auto_level_picks_chunk_when_the_set_has_relevant_chunk_labels(ws: Workspace) -> None:

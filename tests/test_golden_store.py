@@ -15,16 +15,18 @@ from golden_writer import QUERY, target_id
 
 from reranklens.errors import InvalidInputError, RerankLensError
 from reranklens.golden.store import (
+    CONSENSUS_RULES,
     MAX_IMPORTED_GRADE,
     SCHEMA_VERSION,
     GoldenQuery,
     GoldenStore,
     Judgement,
+    consensus_grade,
     query_id_for,
 )
 
 WRITER = Path(__file__).with_name("golden_writer.py")
-TABLES = ("queries", "judgements")
+TABLES = ("queries", "judgements", "adjudications")
 
 # The v1 schema as it shipped, copied on purpose: the migration must keep working on files written
 # by that release even if golden.py's own copy is ever edited.
@@ -53,6 +55,13 @@ CREATE TABLE judgements (
     PRIMARY KEY (golden_set, query_id, level, target_id),
     FOREIGN KEY (golden_set, query_id) REFERENCES queries(golden_set, query_id) ON DELETE CASCADE
 );
+"""
+# What versions 2 and 3 added, as they shipped: a v3 file (one grade per chunk) is what teams upgrade from.
+SCHEMA_V3_STEPS = """
+ALTER TABLE judgements ADD COLUMN origin TEXT NOT NULL DEFAULT 'human';
+ALTER TABLE queries ADD COLUMN created_at TEXT NOT NULL DEFAULT '';
+ALTER TABLE judgements ADD COLUMN suggested_grade INTEGER;
+ALTER TABLE judgements ADD COLUMN suggested_by TEXT NOT NULL DEFAULT '';
 """
 
 
@@ -89,14 +98,21 @@ def test_judge_stores_every_field_and_qrels_have_the_trec_shape(labelled: tuple[
     assert store.info("faq").judgements == 2
 
 
-def test_regrading_replaces_the_judgement(labelled: tuple[GoldenStore, str]) -> None:
+def test_regrading_replaces_only_that_persons_judgement(labelled: tuple[GoldenStore, str]) -> None:
     store, qid = labelled
     before = store.judge("faq", qid, "chunk", "c1", 1, note="partial", who="ana")
-    after = store.judge("faq", qid, "chunk", "c1", 3, note="", who="bob")
+    after = store.judge("faq", qid, "chunk", "c1", 3, note="", who="ana")
 
-    assert store.judgements("faq") == [after]
-    assert (after.grade, after.note, after.who) == (3, "", "bob")
+    assert store.judgements("faq") == store.person_judgements("faq") == [after]
+    assert (after.grade, after.note, after.who) == (3, "", "ana")
     assert _iso(after.updated_at) >= _iso(before.updated_at)
+
+    bob = store.judge("faq", qid, "chunk", "c1", 0, note="off topic", who="bob")
+    assert store.person_judgements("faq") == [after, bob]  # a second person's grade no longer replaces the first
+    assert store.person_judgements("faq", who="bob") == [bob]
+    assert store.labelers("faq") == ["ana", "bob"]
+    info = store.info("faq")
+    assert (info.judgements, info.labels, info.labelers) == (1, 2, 2)
 
 
 def test_unjudge_removes_only_that_judgement(labelled: tuple[GoldenStore, str]) -> None:
@@ -188,14 +204,17 @@ def test_delete_set_removes_its_queries_and_judgements_only(store: GoldenStore) 
     for name in ("keep", "drop"):
         qid = store.add_query(name, "shared words")
         store.judge(name, qid, "chunk", "c1", 2)
+        store.judge(name, qid, "chunk", "c1", 0, who="bob")
+        store.adjudicate(name, qid, "chunk", "c1", 1, who="rita")
     store.delete_set("drop")
 
     assert store.names() == ["keep"]
     assert store.info("keep").judgements == 1
+    assert store.qrels("keep", "chunk") == {qid: {"c1": 1}}
     db = sqlite3.connect(store.path)
     left = {t: db.execute(f"SELECT COUNT(*) FROM {t} WHERE golden_set = 'drop'").fetchone()[0] for t in TABLES}
     db.close()
-    assert left == {"queries": 0, "judgements": 0}
+    assert left == {"queries": 0, "judgements": 0, "adjudications": 0}
 
 
 def test_write_set_replaces_everything_atomically(store: GoldenStore) -> None:
@@ -241,7 +260,7 @@ def test_v1_database_is_migrated_in_place(tmp_path: Path) -> None:
 
     store = GoldenStore(path)
 
-    assert store.schema_version() == SCHEMA_VERSION == 3
+    assert store.schema_version() == SCHEMA_VERSION == 4
     assert store.query_list("old") == [GoldenQuery("1", "what is indexing?", "from v1")]
     imported, human = store.judgements("old")
     assert imported == Judgement("1", "doc", "17", 1, "", "import", "import", "2025-01-01T00:00:00+00:00")
@@ -251,12 +270,149 @@ def test_v1_database_is_migrated_in_place(tmp_path: Path) -> None:
     assert GoldenStore(path).info("old").judgements == 3  # reopening does not migrate twice
 
 
+def test_v3_database_keeps_every_label_with_its_who(tmp_path: Path) -> None:
+    """A file from the one-grade-per-chunk release: each label becomes its labeller's judgement, the
+    consensus of a single labeller is that label unchanged, and the set's rule starts at median."""
+    path = tmp_path / "golden.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(SCHEMA_V1 + SCHEMA_V3_STEPS)
+        db.execute("PRAGMA user_version = 3")
+        db.execute("INSERT INTO golden_sets VALUES ('team', '', '2026-01-01T00:00:00+00:00')")
+        db.execute("INSERT INTO queries VALUES ('team', 'q1', 'reset a password', '', '')")
+        rows = [
+            ("chunk", "c1", 3, "answers it", "ana", "2026-01-02T00:00:00+00:00", "human", None, ""),
+            ("chunk", "c2", 1, "", "bob", "2026-01-03T00:00:00+00:00", "suggestion", 1, "gpt-4o-mini"),
+            ("doc", "d1", 2, "", "import", "2026-01-01T00:00:00+00:00", "import", None, ""),
+            ("chunk", "c3", 0, "", "", "2026-01-04T00:00:00+00:00", "human", 2, "gpt-4o-mini"),
+        ]
+        db.executemany(
+            "INSERT INTO judgements (golden_set, query_id, level, target_id, grade, note, who, updated_at, origin, "
+            "suggested_grade, suggested_by) VALUES ('team', 'q1', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    db.close()
+
+    store = GoldenStore(path)
+
+    expected = [Judgement("q1", level, t, g, n, w, o, at, sg, sb) for level, t, g, n, w, at, o, sg, sb in rows]  # type: ignore[arg-type]
+    assert store.schema_version() == 4
+    assert store.person_judgements("team") == expected
+    assert store.judgements("team") == expected
+    assert store.labelers("team") == ["ana", "bob", "import", ""]
+    assert (store.consensus_rule("team"), store.is_blind("team"), store.adjudications("team")) == ("median", False, [])
+    store.judge("team", "q1", "chunk", "c1", 0, who="bob")  # a second person now adds to ana's grade
+    assert [j.who for j in store.person_judgements("team", "q1") if j.target_id == "c1"] == ["ana", "bob"]
+
+
+@pytest.mark.parametrize(
+    ("grades", "expected"),
+    [
+        ((3, 0), {"median": 2, "mean": 2, "max": 3, "latest": 0}),
+        ((0, 3), {"median": 2, "mean": 2, "max": 3, "latest": 3}),
+        ((3, 0, 2), {"median": 2, "mean": 2, "max": 3, "latest": 2}),
+        ((0, 0, 1), {"median": 0, "mean": 0, "max": 1, "latest": 1}),
+        ((1, 2), {"median": 2, "mean": 2, "max": 2, "latest": 2}),
+        ((2,), {"median": 2, "mean": 2, "max": 2, "latest": 2}),
+    ],
+)
+def test_each_consensus_rule_sets_the_grade_the_set_uses(
+    labelled: tuple[GoldenStore, str], grades: tuple[int, ...], expected: dict[str, int]
+) -> None:
+    store, qid = labelled
+    for who, grade in zip(("ana", "bob", "cy"), grades, strict=False):
+        store.judge("faq", qid, "chunk", "c1", grade, who=who)
+    for rule in CONSENSUS_RULES:
+        store.set_consensus_rule("faq", rule)
+        assert store.consensus_rule("faq") == store.info("faq").consensus == rule
+        assert store.qrels("faq", "chunk") == {qid: {"c1": expected[rule]}}, rule
+        assert consensus_grade(list(grades), rule) == expected[rule]
+    [consensus] = store.judgements("faq")
+    assert consensus.who == ", ".join(("ana", "bob", "cy")[: len(grades)])
+
+
+def test_an_unknown_consensus_rule_is_refused(labelled: tuple[GoldenStore, str]) -> None:
+    store, _ = labelled
+    with pytest.raises(
+        InvalidInputError, match=r"Unknown consensus rule 'mode': choose one of median, mean, max, latest"
+    ):
+        store.set_consensus_rule("faq", "mode")
+    assert store.consensus_rule("faq") == "median"
+
+
+def test_an_adjudicated_grade_wins_until_it_is_cleared(labelled: tuple[GoldenStore, str]) -> None:
+    store, qid = labelled
+    store.judge("faq", qid, "chunk", "c1", 3, note="the exact steps", who="ana")
+    store.judge("faq", qid, "chunk", "c1", 0, note="wrong product", who="bob")
+    store.judge("faq", qid, "chunk", "c2", 1, who="ana")
+    store.set_consensus_rule("faq", "max")
+
+    decision = store.adjudicate("faq", qid, "chunk", "c1", 2, who="rita", note="partly: step 2 only")
+
+    assert store.qrels("faq", "chunk") == {qid: {"c1": 2, "c2": 1}}
+    c1 = store.judgements("faq", qid)[0]
+    assert (c1.grade, c1.who, c1.note, c1.updated_at) == (2, "rita", "partly: step 2 only", decision.decided_at)
+    _iso(decision.decided_at)
+    assert store.adjudications("faq") == [decision]
+    assert [j.grade for j in store.person_judgements("faq") if j.target_id == "c1"] == [3, 0]  # people's grades kept
+
+    assert store.adjudicate("faq", qid, "chunk", "c1", 1, who="sam").who == "sam"  # deciding again replaces it
+    assert store.qrels("faq", "chunk")[qid]["c1"] == 1
+    store.clear_adjudication("faq", qid, "chunk", "c1")
+    assert store.qrels("faq", "chunk")[qid]["c1"] == 3  # the rule (max) again
+
+    store.adjudicate("faq", qid, "chunk", "c1", 2, who="rita")
+    store.unjudge("faq", qid, "chunk", "c1", who="bob")  # one person withdraws: the decision stands
+    assert store.qrels("faq", "chunk")[qid]["c1"] == 2
+    store.unjudge("faq", qid, "chunk", "c1")  # everyone's grade removed: the decision goes with them
+    assert store.adjudications("faq") == []
+    assert store.qrels("faq", "chunk") == {qid: {"c2": 1}}
+
+
+def test_adjudication_needs_a_graded_target_and_a_valid_grade(labelled: tuple[GoldenStore, str]) -> None:
+    store, qid = labelled
+    with pytest.raises(InvalidInputError, match="Nobody has graded chunk 'c9' for this query: nothing to decide"):
+        store.adjudicate("faq", qid, "chunk", "c9", 2, who="rita")
+    store.judge("faq", qid, "chunk", "c9", 1, who="ana")
+    with pytest.raises(InvalidInputError, match="Grade must be an integer 0-3, got 4"):
+        store.adjudicate("faq", qid, "chunk", "c9", 4, who="rita")
+    with pytest.raises(InvalidInputError, match="No query 'q-missing' in golden set 'faq'"):
+        store.adjudicate("faq", "q-missing", "chunk", "c9", 2, who="rita")
+    assert store.adjudications("faq") == []
+
+
+def test_blind_switch_is_kept_per_set(store: GoldenStore) -> None:
+    store.create_set("open")
+    store.create_set("blind")
+    store.set_blind("blind", True)
+    assert (store.is_blind("open"), store.is_blind("blind"), store.info("blind").blind) == (False, True, True)
+    store.set_blind("blind", False)
+    assert store.is_blind("blind") is False
+    with pytest.raises(InvalidInputError, match="No golden set named 'nope'"):
+        store.set_blind("nope", True)
+
+
+def test_write_set_keeps_every_persons_grade_and_the_sets_options(store: GoldenStore) -> None:
+    store.create_set("team")
+    store.set_consensus_rule("team", "latest")
+    store.set_blind("team", True)
+    judgements = [
+        Judgement("q1", "chunk", "c1", 3, who="ana"),
+        Judgement("q1", "chunk", "c1", 0, who="bob"),
+        Judgement("q1", "chunk", "c1", 1, who="bob"),  # the same person twice: the later one is kept
+    ]
+    info = store.write_set("team", [GoldenQuery("q1", "reset a password")], judgements)
+
+    assert (info.judgements, info.labels, info.labelers, info.consensus, info.blind) == (1, 2, 2, "latest", True)
+    assert [(j.who, j.grade) for j in store.person_judgements("team")] == [("ana", 3), ("bob", 1)]
+    assert store.qrels("team", "chunk") == {"q1": {"c1": 1}}
+
+
 def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "golden.sqlite"
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA user_version = 99")
     db.close()
-    with pytest.raises(RerankLensError, match=r"newer RerankLens \(schema 99 > 3\): upgrade"):
+    with pytest.raises(RerankLensError, match=r"newer RerankLens \(schema 99 > 4\): upgrade"):
         GoldenStore(path)
 
 

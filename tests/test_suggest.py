@@ -136,7 +136,7 @@ def test_v2_database_gains_the_suggestion_columns(tmp_path: Path) -> None:
         db.execute("INSERT INTO judgements VALUES ('old', '1', 'chunk', 'c9', 3, '', 'ana', 't', 'human')")
     db.close()
     store = GoldenStore(path)
-    assert store.schema_version() == SCHEMA_VERSION == 3
+    assert store.schema_version() == SCHEMA_VERSION
     (old,) = store.judgements("old")
     assert (old.grade, old.origin, old.suggested_grade, old.suggested_by) == (3, "human", None, "")
 

@@ -15,7 +15,7 @@ def render_suggestion_agreement(golden: GoldenStore, golden_set: str) -> None:
     """How often people kept the judge's grade in ``golden_set`` (labels made with a suggestion shown)."""
     with st.expander("LLM label suggestions vs people"):
         try:
-            result = agreement(golden.judgements(golden_set))
+            result = agreement(golden.person_judgements(golden_set))  # each person vs the suggestion they saw
         except RerankLensError as exc:
             st.error(markdown_escape(str(exc)))
             return

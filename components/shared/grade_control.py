@@ -75,7 +75,7 @@ def _save_grade(
         require_role(Settings.from_env(), "labeler", "Labeling")
         query_id = golden.add_query(golden_set, query)
         if grade is None:
-            golden.unjudge(golden_set, query_id, "chunk", chunk_id)
+            golden.unjudge(golden_set, query_id, "chunk", chunk_id, who=who)
         else:
             golden.judge(
                 golden_set,
