@@ -228,18 +228,18 @@ def _migrate(url: str, schema: Schema) -> None:
         found = connection.execute(sa.select(VERSIONS.c.version).where(VERSIONS.c.store == schema.name)).scalar()
         tables = sa.inspect(connection).get_table_names()
         if found is None:
-            written_before = any(table in tables for table in schema.metadata.tables)
-            if written_before:  # by a RerankLens that kept the version (if any) in PRAGMA user_version
-                found = connection.exec_driver_sql("PRAGMA user_version").scalar_one() if is_sqlite(url) else 0
-                found = max(int(found), 1)
+            # Written before this table existed: by a RerankLens that kept the version (if any) in
+            # PRAGMA user_version, or by none at all (then the newest tables are created).
+            legacy = int(connection.exec_driver_sql("PRAGMA user_version").scalar_one()) if is_sqlite(url) else 0
+            if legacy or any(table in tables for table in schema.metadata.tables):
+                found = max(legacy, 1)
             else:
                 schema.metadata.create_all(connection)
                 found = schema.version
             connection.execute(VERSIONS.insert().values(store=schema.name, version=found))
         if found > schema.version:
             raise RerankLensError(
-                f"{display(url)} was written by a newer RerankLens ({schema.name} schema {found} > "
-                f"{schema.version}): upgrade."
+                f"{display(url)} was written by a newer RerankLens (schema {found} > {schema.version}): upgrade."
             )
         for target in range(found + 1, schema.version + 1):
             for statement in schema.migrations[target].split(";"):

@@ -260,7 +260,7 @@ def test_v1_database_is_migrated_in_place(tmp_path: Path) -> None:
 
     store = GoldenStore(path)
 
-    assert store.schema_version() == SCHEMA_VERSION == 4
+    assert store.schema_version() == SCHEMA_VERSION == 5
     assert store.query_list("old") == [GoldenQuery("1", "what is indexing?", "from v1")]
     imported, human = store.judgements("old")
     assert imported == Judgement("1", "doc", "17", 1, "", "import", "import", "2025-01-01T00:00:00+00:00")
@@ -295,7 +295,7 @@ def test_v3_database_keeps_every_label_with_its_who(tmp_path: Path) -> None:
     store = GoldenStore(path)
 
     expected = [Judgement("q1", level, t, g, n, w, o, at, sg, sb) for level, t, g, n, w, at, o, sg, sb in rows]  # type: ignore[arg-type]
-    assert store.schema_version() == 4
+    assert store.schema_version() == 5
     assert store.person_judgements("team") == expected
     assert store.judgements("team") == expected
     assert store.labelers("team") == ["ana", "bob", "import", ""]
@@ -412,7 +412,7 @@ def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA user_version = 99")
     db.close()
-    with pytest.raises(RerankLensError, match=r"newer RerankLens \(schema 99 > 4\): upgrade"):
+    with pytest.raises(RerankLensError, match=r"newer RerankLens \(schema 99 > 5\): upgrade"):
         GoldenStore(path)
 
 
