@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from golden_writer import QUERY, target_id
 
+from reranklens import database
 from reranklens.errors import InvalidInputError, RerankLensError
 from reranklens.golden.store import (
     CONSENSUS_RULES,
@@ -24,6 +25,8 @@ from reranklens.golden.store import (
     consensus_grade,
     query_id_for,
 )
+
+pytest_plugins = ["fixtures_postgres"]
 
 WRITER = Path(__file__).with_name("golden_writer.py")
 TABLES = ("queries", "judgements", "adjudications")
@@ -66,7 +69,8 @@ ALTER TABLE judgements ADD COLUMN suggested_by TEXT NOT NULL DEFAULT '';
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> GoldenStore:
+def store(tmp_path: Path, backend: str) -> GoldenStore:
+    """A new store on each backend: a SQLite file, and a PostgreSQL database of its own."""
     return GoldenStore(tmp_path / "golden.sqlite")
 
 
@@ -211,9 +215,8 @@ def test_delete_set_removes_its_queries_and_judgements_only(store: GoldenStore) 
     assert store.names() == ["keep"]
     assert store.info("keep").judgements == 1
     assert store.qrels("keep", "chunk") == {qid: {"c1": 1}}
-    db = sqlite3.connect(store.path)
-    left = {t: db.execute(f"SELECT COUNT(*) FROM {t} WHERE golden_set = 'drop'").fetchone()[0] for t in TABLES}
-    db.close()
+    with database.engine(database.url_for(store.path)).connect() as db:
+        left = {t: db.exec_driver_sql(f"SELECT COUNT(*) FROM {t} WHERE golden_set = 'drop'").scalar() for t in TABLES}
     assert left == {"queries": 0, "judgements": 0, "adjudications": 0}
 
 
@@ -416,7 +419,7 @@ def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
         GoldenStore(path)
 
 
-def test_two_processes_writing_one_set_lose_nothing(tmp_path: Path) -> None:
+def test_two_processes_writing_one_set_lose_nothing(tmp_path: Path, backend: str) -> None:
     path, per_writer = tmp_path / "golden.sqlite", 1000
     store = GoldenStore(path)
     qid = store.add_query("shared", QUERY)
