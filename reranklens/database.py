@@ -30,7 +30,7 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -303,33 +303,35 @@ def _first_line(error: BaseException) -> str:
     return text[0][:200] if text else type(error).__name__
 
 
-def copy(source: str, target: str, schemas: list[Schema]) -> list[tuple[str, int, int]]:
-    """Copy every table of ``schemas`` from ``source`` to an empty ``target``; (table, source rows, target rows).
+def copy(sources: Sequence[tuple[str, Schema]], target: str) -> list[tuple[str, int, int]]:
+    """Copy every table of each (source URL, schema) into the empty database ``target``; (table, rows read,
+    rows in the target afterwards) per table.
 
     Refused in one line when the target holds any row of these tables. The copy is one transaction on the
     target: all tables or none. Identity sequences on PostgreSQL are moved past the copied ids.
     """
-    for schema in schemas:
-        prepare(source, schema)
+    for url, schema in sources:
+        prepare(url, schema)
         prepare(target, schema)
     counts: list[tuple[str, int, int]] = []
-    with _unavailable_as_error(target), engine(target).begin() as into, engine(source).connect() as out:
-        for schema in schemas:
+    with _unavailable_as_error(target), engine(target).begin() as into:
+        for _, schema in sources:
             for table in schema.metadata.sorted_tables:
                 if into.execute(sa.select(sa.func.count()).select_from(table)).scalar_one():
                     raise InvalidInputError(
                         f"{display(target)} is not empty (table {table.name} has rows): copy into an empty database."
                     )
-        for schema in schemas:
-            for table in schema.metadata.sorted_tables:
-                rows = 0
-                result = out.execute(sa.select(table)).mappings()
-                while batch := result.fetchmany(1000):
-                    into.execute(table.insert(), [dict(row) for row in batch])
-                    rows += len(batch)
-                copied = into.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-                counts.append((table.name, rows, int(copied)))
-                _move_sequences(into, table)
+        for url, schema in sources:
+            with engine(url).connect() as out:
+                for table in schema.metadata.sorted_tables:
+                    rows = 0
+                    result = out.execute(sa.select(table)).mappings()
+                    while batch := result.fetchmany(1000):
+                        into.execute(table.insert(), [dict(row) for row in batch])
+                        rows += len(batch)
+                    copied = into.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                    counts.append((table.name, rows, int(copied)))
+                    _move_sequences(into, table)
     return counts
 
 
