@@ -83,7 +83,7 @@ _lock = threading.Lock()  # the engines
 _prepare_lock = threading.Lock()  # one store prepared at a time in this process
 
 
-def normalise_url(url: str) -> str:
+def normalise_url(url: str, what: str = "RERANKLENS_DATABASE_URL") -> str:
     """``postgresql://`` (and ``postgres://``) mean the psycopg 3 driver; ``sqlite:///`` is a file. One line
     for anything else."""
     url = url.strip()
@@ -94,7 +94,8 @@ def normalise_url(url: str) -> str:
         return url
     shown = url.split("://", 1)[0] or url[:20]
     raise InvalidInputError(
-        f"RERANKLENS_DATABASE_URL must start with postgresql:// (or sqlite:///), got '{shown}://…': fix or unset it."
+        f"{what} must start with postgresql:// (or sqlite:///), got '{shown}://…': fix it"
+        + (" or unset it." if what.isupper() else ".")
     )
 
 

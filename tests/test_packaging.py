@@ -246,7 +246,7 @@ def test_the_wheel_requires_what_pyproject_declares(dists: tuple[Path, Path]) ->
             declared.add(str(Requirement(f'{requirement}; extra == "{extra}"')))
     required = {str(Requirement(line)) for line in metadata.get_all("Requires-Dist")}
     assert required == declared
-    assert set(metadata.get_all("Provides-Extra")) == {"phoenix", "umap", "dev"}
+    assert set(metadata.get_all("Provides-Extra")) == {"phoenix", "umap", "postgres", "dev"}
     assert any(str(r) == "torch>=2.1" for r in CORE), "users' projects choose their own torch build"
 
 

@@ -49,7 +49,7 @@ def data_dir_stores(settings: Settings) -> list[tuple[Path, database.Schema]]:
 
 
 def cmd_copy(workspace: Workspace, args: argparse.Namespace) -> int:
-    target = database.normalise_url(args.to)
+    target = database.normalise_url(args.to, "--to")
     sources = [
         (f"sqlite:///{path.resolve()}", schema) for path, schema in data_dir_stores(workspace.settings) if path.exists()
     ]
