@@ -200,6 +200,17 @@ def prepare(url: str, schema: Schema) -> None:
         _prepared.add(key)
 
 
+def check() -> None:
+    """``DatabaseUnavailableError`` when the configured server database cannot be reached now (SQLite files:
+    nothing to check). A page calls it first, so an outage is one line at the top, not an error deep in a view."""
+    configured = database_url_from_env()
+    if not configured:
+        return
+    url = normalise_url(configured)
+    with _unavailable_as_error(url), engine(url).connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+
+
 def version(path: Path, schema: Schema) -> int:
     """The schema version the store's database holds."""
     with reading(path, schema) as connection:
