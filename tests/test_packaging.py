@@ -149,7 +149,7 @@ def test_every_third_party_import_of_the_app_is_declared() -> None:
 
 def test_every_third_party_import_of_the_tests_is_declared() -> None:
     # The dev extra pulls in others as "reranklens[phoenix]", "reranklens[postgres]".
-    included = [extra for requirement in EXTRAS["dev"] if requirement.name == "reranklens" for extra in requirement.extras]
+    included = [extra for req in EXTRAS["dev"] if req.name == "reranklens" for extra in req.extras]
     declared = names(CORE) | names(EXTRAS["dev"]) | set().union(*(names(EXTRAS[extra]) for extra in included))
     for module, files in third_party_imports([REPO / "tests", REPO / "bench"]).items():
         assert distributions_of(module) & declared, f"import {module} ({sorted(files)}): add it to the dev extra"
