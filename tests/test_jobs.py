@@ -6,14 +6,11 @@ and a process killed while its job ran."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
+from job_runner import killed_runner
 
 from reranklens.access.jobs import JobError, JobQueue, Report
 from reranklens.errors import InvalidInputError
@@ -210,38 +207,10 @@ def test_two_processes_share_one_cap_one_list_and_cancel_each_others_jobs(tmp_pa
     assert [(j.id, j.state) for j in restarted.jobs()] == [(b, "done"), (a, "cancelled")]
 
 
-_RUNNER = """
-import sys, threading, time
-from pathlib import Path
-from reranklens.access.jobs import JobQueue
-queue = JobQueue(max_running=1, path=Path(sys.argv[1]))
-job = queue.submit("train", "forever", "ann", lambda cancel, report: threading.Event().wait())
-while queue.get(job).state != "running":
-    time.sleep(0.01)
-print(job, flush=True)
-threading.Event().wait()
-"""
-
-
 def test_a_job_whose_process_was_killed_is_lost_and_frees_its_slot(tmp_path: Path) -> None:
     path = tmp_path / "jobs.sqlite"
-    runner = subprocess.Popen(
-        [sys.executable, "-c", _RUNNER, str(path)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-    )
-    try:
-        assert runner.stdout is not None
-        job = int(runner.stdout.readline())
-        queue = JobQueue(max_running=1, path=path)
-        assert queue.get(job).state == "running"
-        runner.send_signal(signal.SIGKILL)
-        runner.wait(timeout=30)
-    finally:
-        if runner.poll() is None:
-            runner.kill()
-            runner.wait()
+    job = killed_runner(path)
+    queue = JobQueue(max_running=1, path=path)
     listed = {j.id: j for j in queue.jobs()}
     assert listed[job].state == "lost" and "process stopped" in listed[job].error and listed[job].ended
     after = Gate("after")
