@@ -32,7 +32,8 @@ def first_demo_query() -> str:
 
 
 def open_label(page: Page, url: str, query: str) -> None:
-    page.goto(f"{url}/label?{urlencode({'q': query, 'set': 'demo'})}")
+    """The Label page on set "team" (not "demo": a chunk grade there would change what the training learns)."""
+    page.goto(f"{url}/label?{urlencode({'q': query, 'set': 'team'})}")
     expect(page.get_by_label("Query", exact=True)).to_have_value(query)
     wait_idle(page)
     page.wait_for_selector(".rl-row")
@@ -86,8 +87,9 @@ def test_two_servers_on_one_database_share_labels_and_jobs(
         wait_idle(b)
         heading = b.get_by_role("heading", name="Jobs on this server")
         heading.scroll_into_view_if_needed()
-        expect(b.get_by_text("demo-reranker", exact=True)).to_be_visible()
-        expect(b.get_by_text("▶️ running", exact=False)).to_be_visible()
+        wait_idle(b)
+        expect(b.get_by_text("demo-reranker", exact=True).first).to_be_visible()
+        expect(b.get_by_text("▶️ running", exact=False)).to_have_count(1)
         screenshot(b, "journey-team-job.png")
         b.get_by_role("button", name="Cancel", exact=True).click()
         expect(b.get_by_text("⏹️ cancelled")).to_be_visible()
