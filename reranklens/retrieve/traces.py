@@ -41,6 +41,7 @@ from reranklens.types import Chunk, Hit, SearchResult
 NO_TEXT = "no text: cannot be reranked"
 TRACE_FORMATS = ("jsonl", "openinference")
 IMPORT_CACHE_KIB = 64 * 1024
+CANDIDATE_BATCH = 2_000  # candidate rows per INSERT statement of an import
 MAX_REPORTED = 20  # skipped lines / duplicate ids listed in full; the rest are counted
 ANSWER_TRACE_SEPARATOR = "."  # a second retrieval in one OpenInference trace: TRACE.SPAN
 NESTED_TOO_DEEPLY = "nested too deeply to read"
@@ -322,6 +323,8 @@ class TraceStore:
                 db.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
             db.execute(TRACE_SETS.insert().values(name=name, source=source, format=format, imported_at=time.time()))
             add_trace = database.insert_ignoring(db, TRACES).returning(TRACES.c.line)
+            add_candidates = CANDIDATES.insert()
+            pending: list[dict[str, Any]] = []  # candidates written in batches: one statement per row costs more
             for record in records:
                 if isinstance(record, Skipped):
                     skipped_count += 1
@@ -332,7 +335,7 @@ class TraceStore:
                     answers[record.trace_id] = record.answer
                     continue
                 row = {"set_name": name, "trace_id": record.trace_id, "line": record.line, "query": record.query}
-                added = db.execute(add_trace.values(answer=record.answer, timestamp=record.timestamp, **row))
+                added = db.execute(add_trace, {**row, "answer": record.answer, "timestamp": record.timestamp})
                 if added.first() is None:
                     duplicate_count += 1
                     if len(duplicates) < MAX_REPORTED:
@@ -343,26 +346,27 @@ class TraceStore:
                         ).scalar_one()
                         duplicates.append((record.trace_id, first, record.line))
                     continue
-                if record.candidates:
-                    db.execute(
-                        CANDIDATES.insert(),
-                        [
-                            {
-                                "set_name": name,
-                                "trace_id": record.trace_id,
-                                "rank": rank,
-                                "logged_id": c.id,
-                                "chunk_id": c.chunk_id,
-                                "text": c.text,
-                                "score": c.score,
-                                "metadata": json.dumps(c.metadata),
-                            }
-                            for rank, c in enumerate(record.candidates, start=1)
-                        ],
-                    )
+                pending.extend(
+                    {
+                        "set_name": name,
+                        "trace_id": record.trace_id,
+                        "rank": rank,
+                        "logged_id": c.id,
+                        "chunk_id": c.chunk_id,
+                        "text": c.text,
+                        "score": c.score,
+                        "metadata": json.dumps(c.metadata),
+                    }
+                    for rank, c in enumerate(record.candidates, start=1)
+                )
+                if len(pending) >= CANDIDATE_BATCH:
+                    db.execute(add_candidates, pending)
+                    pending = []
                 traces += 1
                 candidates += len(record.candidates)
                 no_text += sum(c.text is None for c in record.candidates)
+            if pending:
+                db.execute(add_candidates, pending)
             if duplicates:
                 raise DuplicateTraceError(source, duplicates, duplicate_count)
             if not traces:
