@@ -1,11 +1,12 @@
-"""Journey "team": a data dir moved into PostgreSQL with ``reranklens db copy``, then two app servers on that one
-database (each with its own copy of the collections). A grade saved on one server's Label page is checked on
-the other's; a training started on one server is listed on the other's Models page and cancelled there, and
-the first server's page says it was cancelled."""
+"""Journey "team": a data dir moved into PostgreSQL with ``reranklens db copy``, its collections served by one
+``chroma run`` server, then two app servers on that database and that Chroma server. A grade saved on one
+server's Label page is checked on the other's; a training started on one server is listed on the other's Models
+page and cancelled there, and the first server's page says it was cancelled."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -15,6 +16,8 @@ from journey import VIEWPORT, screenshot, wait_idle
 from journey import assert_no_exception as assert_clean_log
 from journey_pages import fill_number, fresh_data_dir
 from playwright.sync_api import Page, expect
+from test_chroma_restart import run_chroma
+from test_store_server import free_port
 
 from reranklens import database
 from reranklens.cli import main as cli
@@ -54,7 +57,9 @@ def test_two_servers_on_one_database_share_labels_and_jobs(
     for log in logs:
         show_log_on_failure(log)
     query = first_demo_query()
-    env = {database.URL_ENV: postgres_url}
+    served = Path(shutil.copytree(data_a / "chroma", tmp_path / "chroma-server"))  # the demo, already embedded
+    chroma = run_chroma(free_port(), served, tmp_path / "chroma.log")
+    env = {database.URL_ENV: postgres_url, "CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": str(chroma.port)}
     with (
         running_app(data_a, logs[0], **env) as url_a,
         running_app(data_b, logs[1], **env) as url_b,
@@ -97,5 +102,6 @@ def test_two_servers_on_one_database_share_labels_and_jobs(
         said = a.get_by_text("Training was cancelled; nothing was saved.")  # the server that ran it
         expect(said.first).to_be_visible()
         context.close()
+    chroma.stop()
     for log in logs:
         assert_clean_log(log)
