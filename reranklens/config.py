@@ -49,6 +49,15 @@ DEFAULT_MAX_JOBS = 1
 DEFAULT_MAX_JOBS_PER_USER = 2
 
 
+DATABASE_URL_ENV = "RERANKLENS_DATABASE_URL"
+
+
+def database_url_from_env() -> str | None:
+    """``RERANKLENS_DATABASE_URL``: the PostgreSQL database that holds the shared state (None: SQLite files in
+    the data dir). Read by ``reranklens.database`` for every store, so the stores need no settings passed in."""
+    return os.environ.get(DATABASE_URL_ENV, "").strip() or None
+
+
 def _env_int(name: str, default: int | None) -> int | None:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -133,6 +142,9 @@ class Settings:
     # Jobs (training, evaluations, sweeps) running at once in the app's queue (reranklens.access.jobs).
     max_jobs: int = DEFAULT_MAX_JOBS
     max_jobs_per_user: int = DEFAULT_MAX_JOBS_PER_USER
+    # Golden sets, saved runs, trace sets, the audit log and job records: a PostgreSQL URL (it may hold a
+    # password, so it is kept out of repr), or None for SQLite files in data_dir (reranklens.database).
+    database_url: str | None = field(default=None, repr=False)
     # With OIDC sign-in: addresses or @domains of admins and labelers (granted only to verified addresses),
     # and the provider's subject ids (``sub``, exact) of admins and labelers (reranklens.access.roles).
     admins: tuple[str, ...] = ()
@@ -189,6 +201,7 @@ class Settings:
             max_jobs=_env_int("RERANKLENS_MAX_JOBS", DEFAULT_MAX_JOBS) or DEFAULT_MAX_JOBS,
             max_jobs_per_user=_env_int("RERANKLENS_MAX_JOBS_PER_USER", DEFAULT_MAX_JOBS_PER_USER)
             or DEFAULT_MAX_JOBS_PER_USER,
+            database_url=database_url_from_env(),
         )
         given = {key: value for key, value in overrides.items() if value is not None}
         return replace(settings, **given) if given else settings

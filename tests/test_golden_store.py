@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from golden_writer import QUERY, target_id
 
+from reranklens import database
 from reranklens.errors import InvalidInputError, RerankLensError
 from reranklens.golden.store import (
     CONSENSUS_RULES,
@@ -24,6 +25,8 @@ from reranklens.golden.store import (
     consensus_grade,
     query_id_for,
 )
+
+pytest_plugins = ["fixtures_postgres"]
 
 WRITER = Path(__file__).with_name("golden_writer.py")
 TABLES = ("queries", "judgements", "adjudications")
@@ -66,7 +69,8 @@ ALTER TABLE judgements ADD COLUMN suggested_by TEXT NOT NULL DEFAULT '';
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> GoldenStore:
+def store(tmp_path: Path, backend: str) -> GoldenStore:
+    """A new store on each backend: a SQLite file, and a PostgreSQL database of its own."""
     return GoldenStore(tmp_path / "golden.sqlite")
 
 
@@ -211,9 +215,8 @@ def test_delete_set_removes_its_queries_and_judgements_only(store: GoldenStore) 
     assert store.names() == ["keep"]
     assert store.info("keep").judgements == 1
     assert store.qrels("keep", "chunk") == {qid: {"c1": 1}}
-    db = sqlite3.connect(store.path)
-    left = {t: db.execute(f"SELECT COUNT(*) FROM {t} WHERE golden_set = 'drop'").fetchone()[0] for t in TABLES}
-    db.close()
+    with database.engine(database.url_for(store.path)).connect() as db:
+        left = {t: db.exec_driver_sql(f"SELECT COUNT(*) FROM {t} WHERE golden_set = 'drop'").scalar() for t in TABLES}
     assert left == {"queries": 0, "judgements": 0, "adjudications": 0}
 
 
@@ -260,7 +263,7 @@ def test_v1_database_is_migrated_in_place(tmp_path: Path) -> None:
 
     store = GoldenStore(path)
 
-    assert store.schema_version() == SCHEMA_VERSION == 4
+    assert store.schema_version() == SCHEMA_VERSION == 5
     assert store.query_list("old") == [GoldenQuery("1", "what is indexing?", "from v1")]
     imported, human = store.judgements("old")
     assert imported == Judgement("1", "doc", "17", 1, "", "import", "import", "2025-01-01T00:00:00+00:00")
@@ -295,7 +298,7 @@ def test_v3_database_keeps_every_label_with_its_who(tmp_path: Path) -> None:
     store = GoldenStore(path)
 
     expected = [Judgement("q1", level, t, g, n, w, o, at, sg, sb) for level, t, g, n, w, at, o, sg, sb in rows]  # type: ignore[arg-type]
-    assert store.schema_version() == 4
+    assert store.schema_version() == 5
     assert store.person_judgements("team") == expected
     assert store.judgements("team") == expected
     assert store.labelers("team") == ["ana", "bob", "import", ""]
@@ -412,11 +415,11 @@ def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA user_version = 99")
     db.close()
-    with pytest.raises(RerankLensError, match=r"newer RerankLens \(schema 99 > 4\): upgrade"):
+    with pytest.raises(RerankLensError, match=r"newer RerankLens \(schema 99 > 5\): upgrade"):
         GoldenStore(path)
 
 
-def test_two_processes_writing_one_set_lose_nothing(tmp_path: Path) -> None:
+def test_two_processes_writing_one_set_lose_nothing(tmp_path: Path, backend: str) -> None:
     path, per_writer = tmp_path / "golden.sqlite", 1000
     store = GoldenStore(path)
     qid = store.add_query("shared", QUERY)

@@ -1,18 +1,30 @@
 """The server's job queue with real threads: the cap on running jobs, a queued job starting when a slot
 frees, cancelling a queued and a running job, who may cancel, failures captured in the list, the cap per
-user, and the submitter's paid-call guard carried into the job."""
+user, and the submitter's paid-call guard carried into the job. Every case runs with the records in a SQLite
+file and in PostgreSQL; the last ones check two queues (two app processes) on one database, a restart,
+and a process killed while its job ran."""
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
+from job_runner import killed_runner
 
 from reranklens.access.jobs import JobError, JobQueue, Report
 from reranklens.errors import InvalidInputError
 from reranklens.llm.budget import paid_calls, take_paid_call
 
+pytest_plugins = ["fixtures_postgres"]
+
 WAIT_S = 30  # a bound for a stuck thread, never a measured time
+
+
+@pytest.fixture(autouse=True)
+def _each_backend(backend: str) -> str:
+    """Each case once with SQLite files, once with a PostgreSQL database of its own."""
+    return backend
 
 
 class Gate:
@@ -168,3 +180,39 @@ def test_a_job_runs_with_its_submitters_paid_call_guard() -> None:
         job = queue.submit("evaluate", "paid", "ann", work)
     assert queue.wait(job, WAIT_S).state == "done"
     assert counted == [("ann", "gpt-4o-mini")]
+
+
+def test_two_processes_share_one_cap_one_list_and_cancel_each_others_jobs(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite"
+    here, there = JobQueue(max_running=1, path=path), JobQueue(max_running=1, path=path)
+    first, second = Gate("here"), Gate("there")
+    a = here.submit("train", "model-a", "ann", first)
+    assert first.started.wait(WAIT_S)
+    b = there.submit("evaluate", "demo", "bob", second)
+    assert (
+        [(j.id, j.state) for j in here.jobs()]
+        == [(b, "queued"), (a, "running")]
+        == [(j.id, j.state) for j in there.jobs()]
+    )
+    assert not second.started.wait(1.0)  # the slot is taken in the other process: bounded wait, not a sleep
+
+    assert there.cancel(a, "root", any_owner=True).cancel_requested  # cancelled from the other process
+    assert here.wait(a, WAIT_S).state == "cancelled" and not first.release.is_set()
+    assert second.started.wait(WAIT_S)  # the freed slot goes to the other process's queued job
+    second.release.set()
+    assert there.wait(b, WAIT_S).result == "there"
+    assert here.wait(b, WAIT_S).state == "done" and here.get(b).result is None  # the result stays where it ran
+
+    restarted = JobQueue(max_running=1, path=path)  # a restarted server lists what ended before
+    assert [(j.id, j.state) for j in restarted.jobs()] == [(b, "done"), (a, "cancelled")]
+
+
+def test_a_job_whose_process_was_killed_is_lost_and_frees_its_slot(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite"
+    job = killed_runner(path)
+    queue = JobQueue(max_running=1, path=path)
+    listed = {j.id: j for j in queue.jobs()}
+    assert listed[job].state == "lost" and "process stopped" in listed[job].error and listed[job].ended
+    after = Gate("after")
+    after.release.set()
+    assert queue.wait(queue.submit("train", "next", "ann", after), WAIT_S).result == "after"

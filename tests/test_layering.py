@@ -21,8 +21,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "errors": frozenset(),
     "types": frozenset(),
     "config": frozenset({"errors"}),
-    # SQLite connections every store shares (prepared once, writes retried).
-    "database": frozenset(),
+    # The SQL layer every store shares (SQLite files or PostgreSQL): reads RERANKLENS_DATABASE_URL through
+    # config and reports a database that cannot be reached as an error a page shows in one line.
+    "database": frozenset({"config", "errors"}),
     # Checks a page runs for a visitor of a shared server (ingest roots, roles, audit): shared modules only.
     "access": SHARED,
     "llm": SHARED,

@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from job_runner import killed_runner
 from journey_pages import fresh_data_dir
 from streamlit.testing.v1 import AppTest
 
 from components.shared.jobs import server_jobs
 from components.shared.resources import get_workspace
-from reranklens.access.jobs import JobInfo, JobQueue, Report
+from reranklens.access.jobs import JOBS_FILE, LOST_ERROR, JobInfo, JobQueue, Report
 from reranklens.config import Settings
 from reranklens.errors import InvalidInputError
 from reranklens.evaluate.runs import RunStore
@@ -82,6 +83,16 @@ def test_a_job_of_another_session_is_listed_and_cancelled(queue: JobQueue, page:
     at.run()
     assert listed(at, queue.get(job))[3] == "⏹️ cancelled"
     assert f"jobs.cancel.{job}" not in [b.key for b in at.button]  # ended: nothing to cancel
+
+
+def test_a_job_whose_process_died_is_listed_as_lost(queue: JobQueue, data_dir: Path) -> None:
+    job = killed_runner(data_dir / JOBS_FILE)  # another app process on the same records, killed mid-job
+    at = AppTest.from_file(str(PAGES / "models.py"), default_timeout=WAIT_S).run()
+    assert not at.exception
+    info = queue.get(job)
+    assert (info.state, info.error) == ("lost", LOST_ERROR)
+    assert listed(at, info)[:4] == ["**forever**", "train", "ann", "💀 lost"]
+    assert f"jobs.cancel.{job}" not in [b.key for b in at.button]
 
 
 def test_an_evaluation_waits_behind_a_running_job_and_a_cancelled_one_saves_nothing(

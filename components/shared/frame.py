@@ -16,7 +16,10 @@ from pathlib import Path
 import streamlit as st
 
 from components.shared.identity import guard_paid_calls, sign_in_gate
+from components.shared.resources import show_error
+from reranklens import database
 from reranklens.config import Settings
+from reranklens.errors import RerankLensError
 
 PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
 
@@ -80,6 +83,10 @@ def page_frame(name: str) -> None:
         st.divider()
     st.html(PHONE_CSS)
     st.title(f"{page.icon} {page.title}")
+    try:
+        database.check()  # RERANKLENS_DATABASE_URL down: one line, before any store is read
+    except RerankLensError as exc:
+        show_error(exc)
 
 
 def forward_home() -> None:

@@ -1,7 +1,8 @@
 """The server's one job queue (training, evaluations, sweeps) and its list with Cancel buttons.
 
-The queue lives in ``st.cache_resource``: one per server process, shared by every session, so a second
-tab or a reload sees and can cancel a job another tab started. Every visitor sees every job's name and
+The queue lives in ``st.cache_resource``: one per server process, shared by every session, and its records in
+the database (reranklens.access.jobs), so a second tab, a reload, another app process on the same database or
+a restarted server sees (and can cancel) a job another one started. Every visitor sees every job's name and
 owner; a user may cancel their own jobs, an admin anyone's (without sign-in everyone is an admin).
 
 Starting one is guarded, so one visitor cannot fill the queue: with sign-in, viewers start none; a session
@@ -10,11 +11,13 @@ has one job queued or running at a time; a user at most ``RERANKLENS_MAX_JOBS_PE
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from components.shared import keys
 from components.shared.identity import current_role, current_user, require_role
-from reranklens.access.jobs import JobError, JobInfo, JobKind, JobQueue, Work
+from reranklens.access.jobs import JOBS_FILE, JobError, JobInfo, JobKind, JobQueue, Work
 from reranklens.config import Settings
 from reranklens.errors import RerankLensError
 from reranklens.views.render import markdown_escape
@@ -28,17 +31,19 @@ STATE_ICONS = {
     "done": "✅ done",
     "cancelled": "⏹️ cancelled",
     "failed": "❌ failed",
+    "lost": "💀 lost",
 }
 
 
 @st.cache_resource(show_spinner=False)
-def _queue(max_running: int, max_per_user: int) -> JobQueue:
-    return JobQueue(max_running, max_per_user=max_per_user)
+def _queue(max_running: int, max_per_user: int, path: Path) -> JobQueue:
+    return JobQueue(max_running, max_per_user=max_per_user, path=path)
 
 
 def server_jobs(settings: Settings) -> JobQueue:
-    """This server's job queue (``RERANKLENS_MAX_JOBS`` run at once, the others wait)."""
-    return _queue(settings.max_jobs, settings.max_jobs_per_user)
+    """This server's job queue (``RERANKLENS_MAX_JOBS`` run at once across the processes on its database, the
+    others wait)."""
+    return _queue(settings.max_jobs, settings.max_jobs_per_user, settings.data_dir / JOBS_FILE)
 
 
 def submit(settings: Settings, kind: JobKind, name: str, work: Work) -> int:

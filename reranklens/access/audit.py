@@ -1,4 +1,5 @@
-"""Who changed what on a shared server, and when: one SQLite table in the data dir (``audit.sqlite``).
+"""Who changed what on a shared server, and when: one table (``audit.sqlite`` in the data dir, or the
+``audit`` table of the configured database: reranklens.database).
 
 Recorded by the app for the actions that change what everyone sees: ingest, delete, attach (and detach),
 connect (and disconnect) a live retriever, import traces, train, add (or remove) a model, change the default
@@ -9,12 +10,13 @@ only ever added.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, get_args
+
+import sqlalchemy as sa
 
 from reranklens import database
 from reranklens.access.hosts import url_host
@@ -36,16 +38,19 @@ Action = Literal[
     "set default",
 ]
 ACTIONS: tuple[str, ...] = get_args(Action)
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    who TEXT NOT NULL,
-    action TEXT NOT NULL,
-    target TEXT NOT NULL,
-    detail TEXT NOT NULL DEFAULT ''
+_METADATA = sa.MetaData()
+AUDIT = sa.Table(
+    "audit",
+    _METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Text, nullable=False),
+    sa.Column("who", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
+    sqlite_autoincrement=True,
 )
-"""
+SCHEMA = database.Schema("audit", _METADATA)
 
 
 def attach_detail(collection: str, chunks: int) -> str:
@@ -59,10 +64,6 @@ def connect_detail(url: str, header_names: Sequence[str]) -> str:
     string may hold a token; header values are secrets)."""
     headers = ", ".join(f"{name}: {MASK}" for name in header_names)
     return f"live retriever at {url_host(url)}" + (f", headers {headers}" if headers else "")
-
-
-def _create_table(db: sqlite3.Connection) -> None:
-    db.execute(_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -85,21 +86,14 @@ class AuditLog:
         if action not in ACTIONS:
             raise InvalidInputError(f"Unknown audit action '{action}': one of {', '.join(ACTIONS)}.")
         entry = AuditEntry(datetime.now(UTC).isoformat(timespec="seconds"), who or "local", action, target, detail)
-        database.write(
-            self.path,
-            lambda db: db.execute(
-                "INSERT INTO audit (at, who, action, target, detail) VALUES (?, ?, ?, ?, ?)",
-                (entry.at, entry.who, entry.action, entry.target, entry.detail),
-            ),
-            _create_table,
-        )
+        row = {"at": entry.at, "who": entry.who, "action": entry.action, "target": entry.target}
+        database.write(self.path, lambda db: db.execute(AUDIT.insert().values(**row, detail=entry.detail)), SCHEMA)
         return entry
 
     def entries(self, limit: int = 200) -> list[AuditEntry]:
-        if not self.path.exists():
+        if database.is_sqlite(database.url_for(self.path)) and not self.path.exists():
             return []
-        with database.reading(self.path, _create_table) as db:
-            rows = db.execute(
-                "SELECT at, who, action, target, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
-            ).fetchall()
+        columns = (AUDIT.c.at, AUDIT.c.who, AUDIT.c.action, AUDIT.c.target, AUDIT.c.detail)
+        with database.reading(self.path, SCHEMA) as db:
+            rows = db.execute(sa.select(*columns).order_by(AUDIT.c.id.desc()).limit(limit)).all()
         return [AuditEntry(*row) for row in rows]

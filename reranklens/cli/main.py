@@ -45,6 +45,7 @@ COMMANDS: dict[str, str] = {
     "disconnect": "reranklens.cli.connect:add_connect_commands",
     "serve-retriever": "reranklens.cli.connect:add_connect_commands",
     "ui": "reranklens.cli.ui:add_ui_command",
+    "db": "reranklens.cli.db:add_db_commands",
 }
 # Mirrors reranklens.rerank.rerankers.AUTO_BACKEND and BACKENDS (a test keeps them equal): importing the
 # rerankers module only to list the choices would cost every command its imports.

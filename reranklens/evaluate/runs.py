@@ -1,4 +1,5 @@
-"""Saved evaluation runs (SQLite in the data dir), so today's model can be compared with yesterday's.
+"""Saved evaluation runs (``runs.sqlite`` in the data dir, or the configured database), so today's model can be
+compared with yesterday's.
 
 A run is stored whole as JSON (``EvalResult.to_json``): runs are written once and read back for
 comparison, never queried field by field.
@@ -7,30 +8,30 @@ comparison, never queried field by field.
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from reranklens import database
 from reranklens.errors import InvalidInputError
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at TEXT NOT NULL,
-    label TEXT NOT NULL DEFAULT '',
-    collection TEXT NOT NULL,
-    golden_set TEXT NOT NULL,
-    result TEXT NOT NULL
+_METADATA = sa.MetaData()
+RUNS = sa.Table(
+    "runs",
+    _METADATA,
+    sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("label", sa.Text, nullable=False, server_default=""),
+    sa.Column("collection", sa.Text, nullable=False),
+    sa.Column("golden_set", sa.Text, nullable=False),
+    sa.Column("result", sa.Text, nullable=False),
+    sqlite_autoincrement=True,
 )
-"""
-
-
-def _create_table(db: sqlite3.Connection) -> None:
-    db.execute(_SCHEMA)
+SCHEMA = database.Schema("runs", _METADATA)
+_COLUMNS = (RUNS.c.run_id, RUNS.c.created_at, RUNS.c.label, RUNS.c.collection, RUNS.c.golden_set, RUNS.c.result)
 
 
 @dataclass(frozen=True)
@@ -47,43 +48,30 @@ class RunStore:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
-        return database.reading(self.path, _create_table)
-
     def save(self, result: dict[str, Any], label: str = "") -> int:
-        with self._connect() as db, database.transaction(db):
-            cursor = db.execute(
-                "INSERT INTO runs (created_at, label, collection, golden_set, result) VALUES (?, ?, ?, ?, ?)",
-                (
-                    datetime.now(UTC).isoformat(timespec="seconds"),
-                    label,
-                    result["collection"],
-                    result["golden_set"],
-                    json.dumps(result),
-                ),
-            )
-            return int(cursor.lastrowid or 0)
+        row = {
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "label": label,
+            "collection": result["collection"],
+            "golden_set": result["golden_set"],
+            "result": json.dumps(result),
+        }
+        with database.transaction(self.path, SCHEMA) as db:
+            return int(db.execute(RUNS.insert().values(**row).returning(RUNS.c.run_id)).scalar_one())
 
     def list(self, collection: str | None = None, golden_set: str | None = None) -> list[SavedRun]:
-        sql = "SELECT run_id, created_at, label, collection, golden_set, result FROM runs"
-        clauses, args = [], []
+        query = sa.select(*_COLUMNS).order_by(RUNS.c.run_id.desc())
         if collection:
-            clauses.append("collection = ?")
-            args.append(collection)
+            query = query.where(RUNS.c.collection == collection)
         if golden_set:
-            clauses.append("golden_set = ?")
-            args.append(golden_set)
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        with self._connect() as db:
-            rows = db.execute(sql + " ORDER BY run_id DESC", args).fetchall()
+            query = query.where(RUNS.c.golden_set == golden_set)
+        with database.reading(self.path, SCHEMA) as db:
+            rows = db.execute(query).all()
         return [SavedRun(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
 
     def get(self, run_id: int) -> SavedRun:
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT run_id, created_at, label, collection, golden_set, result FROM runs WHERE run_id = ?", (run_id,)
-            ).fetchone()
+        with database.reading(self.path, SCHEMA) as db:
+            row = db.execute(sa.select(*_COLUMNS).where(RUNS.c.run_id == run_id)).first()
         if row is None:
             raise InvalidInputError(f"No saved evaluation run #{run_id}: list them with `reranklens eval --list-runs`.")
         return SavedRun(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))

@@ -1,4 +1,5 @@
-"""Golden sets: named sets of queries with relevance judgements, in one SQLite file.
+"""Golden sets: named sets of queries with relevance judgements, in ``golden.sqlite`` in the data dir or in the
+configured database (reranklens.database).
 
 Every person's judgement is kept: (set, query, level, target, labeller ``who``) -> grade, note, origin,
 time. The grade a set *uses* (evaluation, training, TREC/BEIR export) is its consensus: one rule per set
@@ -7,9 +8,11 @@ time. The grade a set *uses* (evaluation, training, TREC/BEIR export) is its con
 labelled by one person behaves as it did before grades were kept per person. ``judgements`` and
 ``qrels`` return the consensus; ``person_judgements`` returns every person's grade.
 
-SQLite in WAL mode because labels are precious and several app sessions write at once: every write
-is one ``BEGIN IMMEDIATE`` transaction (writers queue, nothing is lost), readers never block.
-``PRAGMA user_version`` holds the schema version; ``_MIGRATIONS`` upgrades older files in place.
+Labels are precious and several app sessions (and processes) write at once: every write is one transaction
+that first takes the write lock (SQLite's ``BEGIN IMMEDIATE``; on PostgreSQL the set's row, ``FOR UPDATE``), so
+writers queue and nothing is lost; readers never block. ``seq`` numbers a set's queries and judgements in the
+order they were written. ``_MIGRATIONS`` upgrades older files in place; the steps up to version 4 were written
+for SQLite (``rowid``) and only ever run there: a PostgreSQL database starts at the newest version.
 
 A judgement targets a document (``level='doc'``, as BEIR qrels do) or a chunk (``level='chunk'``)
 with a grade (0 = judged not relevant). Labels made in RerankLens use 0-3; imported judgements
@@ -23,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import sqlite3
 import statistics
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -32,10 +34,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, get_args
 
-from reranklens import database
-from reranklens.errors import InvalidInputError, RerankLensError
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 4
+from reranklens import database
+from reranklens.errors import InvalidInputError
+
+SCHEMA_VERSION = 5
 Level = Literal["doc", "chunk"]
 Origin = Literal["human", "import", "suggestion"]
 LEVELS: tuple[Level, ...] = ("doc", "chunk")
@@ -128,8 +133,86 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE golden_sets ADD COLUMN consensus TEXT NOT NULL DEFAULT 'median';
     ALTER TABLE golden_sets ADD COLUMN blind INTEGER NOT NULL DEFAULT 0;
     """,
+    # Write order as a column (PostgreSQL has no rowid): the order of queries and of judgements is kept.
+    5: """
+    ALTER TABLE queries ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+    UPDATE queries SET seq = rowid;
+    ALTER TABLE judgements ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+    UPDATE judgements SET seq = rowid;
+    CREATE INDEX queries_in_order ON queries (golden_set, seq);
+    CREATE INDEX judgements_in_order ON judgements (golden_set, seq);
+    """,
 }
-_JUDGEMENT_COLUMNS = "query_id, level, target_id, grade, note, who, origin, updated_at, suggested_grade, suggested_by"
+_METADATA = sa.MetaData()
+SETS = sa.Table(
+    "golden_sets",
+    _METADATA,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("consensus", sa.Text, nullable=False, server_default="median"),
+    sa.Column("blind", sa.Integer, nullable=False, server_default="0"),
+)
+QUERIES = sa.Table(
+    "queries",
+    _METADATA,
+    sa.Column("golden_set", sa.Text, sa.ForeignKey("golden_sets.name", ondelete="CASCADE"), primary_key=True),
+    sa.Column("query_id", sa.Text, primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.Text, nullable=False, server_default=""),
+    sa.Column("seq", sa.Integer, nullable=False, server_default="0"),
+    sa.Index("queries_in_order", "golden_set", "seq"),
+)
+_LEVEL_CHECK = "level IN ('doc', 'chunk')"
+_QUERY_KEY = sa.ForeignKeyConstraint(
+    ["golden_set", "query_id"], ["queries.golden_set", "queries.query_id"], ondelete="CASCADE"
+)
+JUDGEMENTS = sa.Table(
+    "judgements",
+    _METADATA,
+    sa.Column("golden_set", sa.Text, primary_key=True),
+    sa.Column("query_id", sa.Text, primary_key=True),
+    sa.Column("level", sa.Text, sa.CheckConstraint(_LEVEL_CHECK), primary_key=True),
+    sa.Column("target_id", sa.Text, primary_key=True),
+    sa.Column("who", sa.Text, primary_key=True, server_default=""),
+    sa.Column("grade", sa.Integer, nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("origin", sa.Text, nullable=False, server_default="human"),
+    sa.Column("updated_at", sa.Text, nullable=False),
+    sa.Column("suggested_grade", sa.Integer),
+    sa.Column("suggested_by", sa.Text, nullable=False, server_default=""),
+    sa.Column("seq", sa.Integer, nullable=False, server_default="0"),
+    _QUERY_KEY,
+    sa.Index("judgements_in_order", "golden_set", "seq"),
+)
+ADJUDICATIONS = sa.Table(
+    "adjudications",
+    _METADATA,
+    sa.Column("golden_set", sa.Text, primary_key=True),
+    sa.Column("query_id", sa.Text, primary_key=True),
+    sa.Column("level", sa.Text, sa.CheckConstraint(_LEVEL_CHECK), primary_key=True),
+    sa.Column("target_id", sa.Text, primary_key=True),
+    sa.Column("grade", sa.Integer, nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("who", sa.Text, nullable=False, server_default=""),
+    sa.Column("decided_at", sa.Text, nullable=False),
+    sa.ForeignKeyConstraint(["golden_set", "query_id"], ["queries.golden_set", "queries.query_id"], ondelete="CASCADE"),
+)
+SCHEMA = database.Schema("golden", _METADATA, SCHEMA_VERSION, _MIGRATIONS)
+J = JUDGEMENTS.c
+_JUDGEMENT_COLUMNS = (
+    J.query_id,
+    J.level,
+    J.target_id,
+    J.grade,
+    J.note,
+    J.who,
+    J.origin,
+    J.updated_at,
+    J.suggested_grade,
+    J.suggested_by,
+)
 
 
 @dataclass(frozen=True)
@@ -205,20 +288,6 @@ def query_id_for(text: str) -> str:
     return "q-" + hashlib.sha1(normalised.encode()).hexdigest()[:10]
 
 
-def _migrate(db: sqlite3.Connection, path: Path) -> None:
-    """Bring the file's schema to ``SCHEMA_VERSION`` (inside the caller's transaction)."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise RerankLensError(
-            f"{path} was written by a newer RerankLens (schema {version} > {SCHEMA_VERSION}): upgrade."
-        )
-    for target in range(version + 1, SCHEMA_VERSION + 1):
-        for statement in _MIGRATIONS[target].split(";"):
-            if statement.strip():
-                db.execute(statement)
-        db.execute(f"PRAGMA user_version = {target}")
-
-
 class GoldenStore:
     """Read and write golden sets in ``path`` (created, or migrated, on first use)."""
 
@@ -229,26 +298,30 @@ class GoldenStore:
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
-        return database.reading(self.path, lambda db: _migrate(db, self.path))
+    def _connect(self) -> AbstractContextManager[Connection]:
+        return database.reading(self.path, SCHEMA)
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as db, database.transaction(db):
+    def _transaction(self) -> Iterator[Connection]:
+        with database.transaction(self.path, SCHEMA) as db:
             yield db
 
     def schema_version(self) -> int:
-        with self._connect() as db:
-            return int(db.execute("PRAGMA user_version").fetchone()[0])
+        return database.version(self.path, SCHEMA)
 
-    def _require_set(self, db: sqlite3.Connection, name: str) -> None:
-        if db.execute("SELECT 1 FROM golden_sets WHERE name = ?", (name,)).fetchone() is None:
-            known = ", ".join(r[0] for r in db.execute("SELECT name FROM golden_sets ORDER BY name")) or "none yet"
+    def _require_set(self, db: Connection, name: str, lock: bool = False) -> None:
+        """Refuse an unknown set; ``lock``: hold its row until the transaction ends, so writers of one set queue
+        on PostgreSQL as they do on SQLite (whose write lock covers the file)."""
+        query = sa.select(SETS.c.name).where(SETS.c.name == name)
+        if db.execute(query.with_for_update() if lock else query).first() is None:
+            known = ", ".join(db.execute(sa.select(SETS.c.name).order_by(SETS.c.name)).scalars()) or "none yet"
             raise InvalidInputError(f"No golden set named '{name}' (existing: {known}).")
 
-    def _require_query(self, db: sqlite3.Connection, name: str, query_id: str) -> None:
-        self._require_set(db, name)
-        found = db.execute("SELECT 1 FROM queries WHERE golden_set = ? AND query_id = ?", (name, query_id)).fetchone()
+    def _require_query(self, db: Connection, name: str, query_id: str) -> None:
+        self._require_set(db, name, lock=True)
+        found = db.execute(
+            sa.select(QUERIES.c.query_id).where(QUERIES.c.golden_set == name, QUERIES.c.query_id == query_id)
+        ).first()
         if found is None:
             raise InvalidInputError(f"No query '{query_id}' in golden set '{name}': add the query first.")
 
@@ -258,38 +331,33 @@ class GoldenStore:
         """Create an empty set; an existing set of that name is left as it is."""
         name = _check_name(name)
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO golden_sets (name, source, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
-                (name, source, _now()),
-            )
+            db.execute(database.insert_ignoring(db, SETS).values(name=name, source=source, created_at=_now()))
 
     def delete_set(self, name: str) -> None:
         with self._transaction() as db:
-            self._require_set(db, name)
-            db.execute("DELETE FROM adjudications WHERE golden_set = ?", (name,))
-            db.execute("DELETE FROM judgements WHERE golden_set = ?", (name,))
-            db.execute("DELETE FROM queries WHERE golden_set = ?", (name,))
-            db.execute("DELETE FROM golden_sets WHERE name = ?", (name,))
+            self._require_set(db, name, lock=True)
+            for table in (ADJUDICATIONS, JUDGEMENTS, QUERIES):
+                db.execute(table.delete().where(table.c.golden_set == name))
+            db.execute(SETS.delete().where(SETS.c.name == name))
 
     def names(self) -> list[str]:
         with self._connect() as db:
-            return [row[0] for row in db.execute("SELECT name FROM golden_sets ORDER BY name")]
+            return list(db.execute(sa.select(SETS.c.name).order_by(SETS.c.name)).scalars())
 
     def info(self, name: str) -> GoldenSetInfo:
         with self._connect() as db:
             self._require_set(db, name)
             source, consensus, blind = db.execute(
-                "SELECT source, consensus, blind FROM golden_sets WHERE name = ?", (name,)
-            ).fetchone()
-            queries = db.execute("SELECT COUNT(*) FROM queries WHERE golden_set = ?", (name,)).fetchone()[0]
+                sa.select(SETS.c.source, SETS.c.consensus, SETS.c.blind).where(SETS.c.name == name)
+            ).one()
+            queries = db.execute(
+                sa.select(sa.func.count()).select_from(QUERIES).where(QUERIES.c.golden_set == name)
+            ).scalar_one()
             labels, labelers = db.execute(
-                "SELECT COUNT(*), COUNT(DISTINCT who) FROM judgements WHERE golden_set = ?", (name,)
-            ).fetchone()
-            judged = db.execute(
-                "SELECT COUNT(*) FROM (SELECT DISTINCT query_id, level, target_id FROM judgements "
-                "WHERE golden_set = ?) AS targets",
-                (name,),
-            ).fetchone()[0]
+                sa.select(sa.func.count(), sa.func.count(sa.distinct(J.who))).where(J.golden_set == name)
+            ).one()
+            targets = sa.select(J.query_id, J.level, J.target_id).where(J.golden_set == name).distinct().subquery()
+            judged = db.execute(sa.select(sa.func.count()).select_from(targets)).scalar_one()
         return GoldenSetInfo(
             name=name,
             source=source,
@@ -336,20 +404,23 @@ class GoldenStore:
         unique = list({(j.query_id, j.level, j.target_id, j.who): j for j in judgements}.values())
         now = _now()
         with self._transaction() as db:
-            kept = db.execute("SELECT consensus, blind FROM golden_sets WHERE name = ?", (name,)).fetchone()
+            kept = db.execute(
+                sa.select(SETS.c.consensus, SETS.c.blind).where(SETS.c.name == name).with_for_update()
+            ).first()
             consensus, blind = kept if kept is not None else (DEFAULT_CONSENSUS, 0)
-            db.execute("DELETE FROM adjudications WHERE golden_set = ?", (name,))
-            db.execute("DELETE FROM judgements WHERE golden_set = ?", (name,))
-            db.execute("DELETE FROM queries WHERE golden_set = ?", (name,))
-            db.execute("DELETE FROM golden_sets WHERE name = ?", (name,))
-            db.execute(
-                "INSERT INTO golden_sets (name, source, created_at, consensus, blind) VALUES (?, ?, ?, ?, ?)",
-                (name, source, now, consensus, blind),
-            )
-            db.executemany(
-                "INSERT INTO queries (golden_set, query_id, text, note, created_at) VALUES (?, ?, ?, ?, ?)",
-                [(name, q.query_id, q.text, q.note, now) for q in queries],
-            )
+            for table in (ADJUDICATIONS, JUDGEMENTS, QUERIES):
+                db.execute(table.delete().where(table.c.golden_set == name))
+            db.execute(SETS.delete().where(SETS.c.name == name))
+            db.execute(SETS.insert().values(name=name, source=source, created_at=now, consensus=consensus, blind=blind))
+            if queries:
+                db.execute(
+                    QUERIES.insert(),
+                    [
+                        {"golden_set": name, "query_id": q.query_id, "text": q.text, "note": q.note}
+                        | {"created_at": now, "seq": seq}
+                        for seq, q in enumerate(queries, start=1)
+                    ],
+                )
             _insert_judgements(db, name, unique)
         return self.info(name)
 
@@ -364,26 +435,35 @@ class GoldenStore:
         query_id = query_id or query_id_for(text)
         self.create_set(name)
         with self._transaction() as db:
+            self._require_set(db, name, lock=True)
             row = db.execute(
-                "SELECT query_id FROM queries WHERE golden_set = ? AND (query_id = ? OR text = ?)",
-                (name, query_id, text),
-            ).fetchone()
+                sa.select(QUERIES.c.query_id).where(
+                    QUERIES.c.golden_set == name, (QUERIES.c.query_id == query_id) | (QUERIES.c.text == text)
+                )
+            ).first()
             if row is None:
+                seq = _next_seq(db, QUERIES, name)
                 db.execute(
-                    "INSERT INTO queries (golden_set, query_id, text, note, created_at) VALUES (?, ?, ?, ?, ?)",
-                    (name, query_id, text, note or "", _now()),
+                    QUERIES.insert().values(
+                        golden_set=name, query_id=query_id, text=text, note=note or "", created_at=_now(), seq=seq
+                    )
                 )
                 return query_id
             if note is not None:
-                db.execute("UPDATE queries SET note = ? WHERE golden_set = ? AND query_id = ?", (note, name, row[0]))
+                db.execute(
+                    QUERIES.update().where(QUERIES.c.golden_set == name, QUERIES.c.query_id == row[0]).values(note=note)
+                )
             return str(row[0])
 
     def set_query_note(self, name: str, query_id: str, note: str) -> None:
         with self._transaction() as db:
             changed = db.execute(
-                "UPDATE queries SET note = ? WHERE golden_set = ? AND query_id = ?", (note, name, query_id)
-            ).rowcount
-            if not changed:
+                QUERIES.update()
+                .where(QUERIES.c.golden_set == name, QUERIES.c.query_id == query_id)
+                .values(note=note)
+                .returning(QUERIES.c.query_id)
+            ).first()
+            if changed is None:
                 raise InvalidInputError(f"No query '{query_id}' in golden set '{name}'.")
 
     def queries(self, name: str) -> dict[str, str]:
@@ -394,8 +474,10 @@ class GoldenStore:
         with self._connect() as db:
             self._require_set(db, name)
             rows = db.execute(
-                "SELECT query_id, text, note FROM queries WHERE golden_set = ? ORDER BY rowid", (name,)
-            ).fetchall()
+                sa.select(QUERIES.c.query_id, QUERIES.c.text, QUERIES.c.note)
+                .where(QUERIES.c.golden_set == name)
+                .order_by(QUERIES.c.seq)
+            ).all()
         return [GoldenQuery(*row) for row in rows]
 
     def find_query(self, name: str, text: str) -> GoldenQuery | None:
@@ -403,8 +485,10 @@ class GoldenStore:
         text = " ".join(text.split())
         with self._connect() as db:
             row = db.execute(
-                "SELECT query_id, text, note FROM queries WHERE golden_set = ? AND text = ?", (name, text)
-            ).fetchone()
+                sa.select(QUERIES.c.query_id, QUERIES.c.text, QUERIES.c.note).where(
+                    QUERIES.c.golden_set == name, QUERIES.c.text == text
+                )
+            ).first()
         return GoldenQuery(*row) if row else None
 
     # -- judgements -----------------------------------------------------------------------------
@@ -440,39 +524,30 @@ class GoldenStore:
             self._require_query(db, name, query_id)
             # Delete then insert (not an upsert): the new row goes last, so row order is write order,
             # which ``latest`` and the listing order rely on.
-            db.execute(
-                "DELETE FROM judgements WHERE golden_set = ? AND query_id = ? AND level = ? AND target_id = ? "
-                "AND who = ?",
-                (name, query_id, level, target_id, who),
-            )
+            db.execute(JUDGEMENTS.delete().where(_target(J, name, query_id, level, target_id), J.who == who))
             _insert_judgements(db, name, [judgement])
         return judgement
 
     def unjudge(self, name: str, query_id: str, level: Level, target_id: str, who: str | None = None) -> None:
         """Remove ``who``'s grade for the target; ``who=None`` removes everyone's, and its adjudication."""
-        where = "golden_set = ? AND query_id = ? AND level = ? AND target_id = ?"
-        key = (name, query_id, level, target_id)
         with self._transaction() as db:
             if who is None:
-                db.execute(f"DELETE FROM judgements WHERE {where}", key)
-                db.execute(f"DELETE FROM adjudications WHERE {where}", key)
+                db.execute(JUDGEMENTS.delete().where(_target(J, name, query_id, level, target_id)))
+                db.execute(ADJUDICATIONS.delete().where(_target(ADJUDICATIONS.c, name, query_id, level, target_id)))
             else:
-                db.execute(f"DELETE FROM judgements WHERE {where} AND who = ?", (*key, who))
+                db.execute(JUDGEMENTS.delete().where(_target(J, name, query_id, level, target_id), J.who == who))
 
     def person_judgements(self, name: str, query_id: str | None = None, who: str | None = None) -> list[Judgement]:
         """Every person's judgement (one per target and labeller) in the order they were made,
         optionally only for one query and/or one labeller."""
-        sql = f"SELECT {_JUDGEMENT_COLUMNS} FROM judgements WHERE golden_set = ?"
-        args: list[str] = [name]
+        query = sa.select(*_JUDGEMENT_COLUMNS).where(J.golden_set == name)
         if query_id is not None:
-            sql += " AND query_id = ?"
-            args.append(query_id)
+            query = query.where(J.query_id == query_id)
         if who is not None:
-            sql += " AND who = ?"
-            args.append(who)
+            query = query.where(J.who == who)
         with self._connect() as db:
             self._require_set(db, name)
-            rows = db.execute(sql + " ORDER BY rowid", args).fetchall()
+            rows = db.execute(query.order_by(J.seq)).all()
         return [Judgement(*row) for row in rows]
 
     def labelers(self, name: str) -> list[str]:
@@ -511,7 +586,7 @@ class GoldenStore:
     def consensus_rule(self, name: str) -> ConsensusRule:
         with self._connect() as db:
             self._require_set(db, name)
-            rule = db.execute("SELECT consensus FROM golden_sets WHERE name = ?", (name,)).fetchone()[0]
+            rule = db.execute(sa.select(SETS.c.consensus).where(SETS.c.name == name)).scalar_one()
         return rule if rule in CONSENSUS_RULES else DEFAULT_CONSENSUS
 
     def set_consensus_rule(self, name: str, rule: str) -> None:
@@ -519,19 +594,19 @@ class GoldenStore:
         if rule not in CONSENSUS_RULES:
             raise InvalidInputError(f"Unknown consensus rule {rule!r}: choose one of {', '.join(CONSENSUS_RULES)}.")
         with self._transaction() as db:
-            self._require_set(db, name)
-            db.execute("UPDATE golden_sets SET consensus = ? WHERE name = ?", (rule, name))
+            self._require_set(db, name, lock=True)
+            db.execute(SETS.update().where(SETS.c.name == name).values(consensus=rule))
 
     def is_blind(self, name: str) -> bool:
         """Blind labelling: a labeller sees other people's grades for a target only after grading it."""
         with self._connect() as db:
             self._require_set(db, name)
-            return bool(db.execute("SELECT blind FROM golden_sets WHERE name = ?", (name,)).fetchone()[0])
+            return bool(db.execute(sa.select(SETS.c.blind).where(SETS.c.name == name)).scalar_one())
 
     def set_blind(self, name: str, blind: bool) -> None:
         with self._transaction() as db:
-            self._require_set(db, name)
-            db.execute("UPDATE golden_sets SET blind = ? WHERE name = ?", (1 if blind else 0, name))
+            self._require_set(db, name, lock=True)
+            db.execute(SETS.update().where(SETS.c.name == name).values(blind=1 if blind else 0))
 
     def adjudicate(
         self, name: str, query_id: str, level: Level, target_id: str, grade: int, who: str, note: str = ""
@@ -542,41 +617,46 @@ class GoldenStore:
         decision = Adjudication(query_id, level, target_id, grade, who, _now(), note)
         with self._transaction() as db:
             self._require_query(db, name, query_id)
-            if (
-                db.execute(
-                    "SELECT 1 FROM judgements WHERE golden_set = ? AND query_id = ? AND level = ? AND target_id = ?",
-                    (name, query_id, level, target_id),
-                ).fetchone()
-                is None
-            ):
+            graded = db.execute(sa.select(J.grade).where(_target(J, name, query_id, level, target_id))).first()
+            if graded is None:
                 raise InvalidInputError(f"Nobody has graded {level} '{target_id}' for this query: nothing to decide.")
-            db.execute(
-                "INSERT INTO adjudications (golden_set, query_id, level, target_id, grade, note, who, decided_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (golden_set, query_id, level, target_id) "
-                "DO UPDATE SET grade = excluded.grade, note = excluded.note, who = excluded.who, "
-                "decided_at = excluded.decided_at",
-                (name, query_id, level, target_id, grade, note, who, decision.decided_at),
-            )
+            key = {"golden_set": name, "query_id": query_id, "level": level, "target_id": target_id}
+            row = key | {"grade": grade, "note": note, "who": who, "decided_at": decision.decided_at}
+            database.upsert(db, ADJUDICATIONS, row)
         return decision
 
     def clear_adjudication(self, name: str, query_id: str, level: Level, target_id: str) -> None:
         """Drop the decision: the target's grade is the consensus rule's again."""
         with self._transaction() as db:
-            db.execute(
-                "DELETE FROM adjudications WHERE golden_set = ? AND query_id = ? AND level = ? AND target_id = ?",
-                (name, query_id, level, target_id),
-            )
+            db.execute(ADJUDICATIONS.delete().where(_target(ADJUDICATIONS.c, name, query_id, level, target_id)))
 
     def adjudications(self, name: str, query_id: str | None = None) -> list[Adjudication]:
-        sql = "SELECT query_id, level, target_id, grade, who, decided_at, note FROM adjudications WHERE golden_set = ?"
-        args: list[str] = [name]
+        a = ADJUDICATIONS.c
+        query = sa.select(a.query_id, a.level, a.target_id, a.grade, a.who, a.decided_at, a.note).where(
+            a.golden_set == name
+        )
         if query_id is not None:
-            sql += " AND query_id = ?"
-            args.append(query_id)
+            query = query.where(a.query_id == query_id)
         with self._connect() as db:
             self._require_set(db, name)
-            rows = db.execute(sql + " ORDER BY query_id, level, target_id", args).fetchall()
+            rows = db.execute(query.order_by(a.query_id, a.level, a.target_id)).all()
         return [Adjudication(*row) for row in rows]
+
+
+def _target(columns: sa.ColumnCollection, name: str, query_id: str, level: str, target_id: str) -> sa.ColumnElement:
+    """One target's rows (every labeller's) in ``judgements`` or ``adjudications``."""
+    return sa.and_(
+        columns.golden_set == name,
+        columns.query_id == query_id,
+        columns.level == level,
+        columns.target_id == target_id,
+    )
+
+
+def _next_seq(db: Connection, table: sa.Table, name: str) -> int:
+    """The next write-order number in the set (writers of one set are serialised: see ``_require_set``)."""
+    found = db.execute(sa.select(sa.func.max(table.c.seq)).where(table.c.golden_set == name)).scalar()
+    return int(found or 0) + 1
 
 
 def consensus_grade(grades: Sequence[int], rule: ConsensusRule) -> int:
@@ -629,27 +709,29 @@ def _consensus(group: list[Judgement], rule: ConsensusRule, decided: Adjudicatio
     )
 
 
-def _insert_judgements(db: sqlite3.Connection, name: str, judgements: Sequence[Judgement]) -> None:
+def _insert_judgements(db: Connection, name: str, judgements: Sequence[Judgement]) -> None:
+    if not judgements:
+        return
     now = _now()
-    db.executemany(
-        "INSERT INTO judgements "
-        "(golden_set, query_id, level, target_id, grade, note, who, origin, updated_at, suggested_grade, "
-        "suggested_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    first = _next_seq(db, JUDGEMENTS, name)
+    db.execute(
+        JUDGEMENTS.insert(),
         [
-            (
-                name,
-                j.query_id,
-                j.level,
-                j.target_id,
-                j.grade,
-                j.note,
-                j.who,
-                j.origin,
-                j.updated_at or now,
-                j.suggested_grade,
-                j.suggested_by,
-            )
-            for j in judgements
+            {
+                "golden_set": name,
+                "query_id": j.query_id,
+                "level": j.level,
+                "target_id": j.target_id,
+                "grade": j.grade,
+                "note": j.note,
+                "who": j.who,
+                "origin": j.origin,
+                "updated_at": j.updated_at or now,
+                "suggested_grade": j.suggested_grade,
+                "suggested_by": j.suggested_by,
+                "seq": seq,
+            }
+            for seq, j in enumerate(judgements, start=first)
         ],
     )
 

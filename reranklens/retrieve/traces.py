@@ -16,22 +16,22 @@ holds the same id with another text, the old label is an orphan, never a silent 
 source and heading come from the metadata as for attached collections (LangChain, LlamaIndex
 conventions); without any, the logged id is the document.
 
-Imports are streamed (one line at a time into one SQLite transaction), so memory stays flat
-whatever the file size.
+Trace sets live in ``traces.sqlite`` in the data dir, or in the configured database (reranklens.database).
+Imports are streamed (one line at a time into one transaction), so memory stays flat whatever the file size.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 from reranklens import database
 from reranklens.errors import InvalidInputError
@@ -41,27 +41,48 @@ from reranklens.types import Chunk, Hit, SearchResult
 NO_TEXT = "no text: cannot be reranked"
 TRACE_FORMATS = ("jsonl", "openinference")
 IMPORT_CACHE_KIB = 64 * 1024
+CANDIDATE_BATCH = 2_000  # candidate rows per INSERT statement of an import
 MAX_REPORTED = 20  # skipped lines / duplicate ids listed in full; the rest are counted
 ANSWER_TRACE_SEPARATOR = "."  # a second retrieval in one OpenInference trace: TRACE.SPAN
 NESTED_TOO_DEEPLY = "nested too deeply to read"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS trace_sets (
-    name TEXT PRIMARY KEY, source TEXT NOT NULL, format TEXT NOT NULL, imported_at REAL NOT NULL,
-    traces INTEGER NOT NULL DEFAULT 0, candidates INTEGER NOT NULL DEFAULT 0, no_text INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS traces (
-    set_name TEXT NOT NULL, trace_id TEXT NOT NULL, line INTEGER NOT NULL, query TEXT NOT NULL,
-    answer TEXT, timestamp TEXT, PRIMARY KEY (set_name, trace_id)
-);
-CREATE INDEX IF NOT EXISTS traces_by_query ON traces (set_name, query);
-CREATE TABLE IF NOT EXISTS candidates (
-    set_name TEXT NOT NULL, trace_id TEXT NOT NULL, rank INTEGER NOT NULL, logged_id TEXT NOT NULL,
-    chunk_id TEXT NOT NULL, text TEXT, score REAL, metadata TEXT NOT NULL,
-    PRIMARY KEY (set_name, trace_id, rank)
-);
-CREATE INDEX IF NOT EXISTS candidates_by_chunk ON candidates (set_name, chunk_id);
-"""
+_METADATA = sa.MetaData()
+TRACE_SETS = sa.Table(
+    "trace_sets",
+    _METADATA,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("format", sa.Text, nullable=False),
+    sa.Column("imported_at", sa.Float, nullable=False),
+    sa.Column("traces", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("candidates", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("no_text", sa.Integer, nullable=False, server_default="0"),
+)
+TRACES = sa.Table(
+    "traces",
+    _METADATA,
+    sa.Column("set_name", sa.Text, primary_key=True),
+    sa.Column("trace_id", sa.Text, primary_key=True),
+    sa.Column("line", sa.Integer, nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("answer", sa.Text),
+    sa.Column("timestamp", sa.Text),
+    sa.Index("traces_by_query", "set_name", "query"),
+)
+CANDIDATES = sa.Table(
+    "candidates",
+    _METADATA,
+    sa.Column("set_name", sa.Text, primary_key=True),
+    sa.Column("trace_id", sa.Text, primary_key=True),
+    sa.Column("rank", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("logged_id", sa.Text, nullable=False),
+    sa.Column("chunk_id", sa.Text, nullable=False),
+    sa.Column("text", sa.Text),
+    sa.Column("score", sa.Float),
+    sa.Column("metadata", sa.Text, nullable=False),
+    sa.Index("candidates_by_chunk", "set_name", "chunk_id"),
+)
+SCHEMA = database.Schema("traces", _METADATA)
 
 
 @dataclass(frozen=True)
@@ -253,32 +274,20 @@ class DuplicateTraceError(InvalidInputError):
         )
 
 
-def _create_schema(db: sqlite3.Connection) -> None:
-    for statement in SCHEMA.split(";"):
-        if statement.strip():
-            db.execute(statement)
-
-
 class TraceStore:
-    """Trace sets in ``traces.sqlite`` in the data dir."""
+    """Trace sets in ``traces.sqlite`` in the data dir (or the configured database)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
 
-    def _connect(self) -> sqlite3.Connection:
-        return database.connect(self.path, _create_schema)
-
     def names(self) -> list[str]:
-        with closing(self._connect()) as db:
-            return [row[0] for row in db.execute("SELECT name FROM trace_sets ORDER BY name")]
+        with database.reading(self.path, SCHEMA) as db:
+            return list(db.execute(sa.select(TRACE_SETS.c.name).order_by(TRACE_SETS.c.name)).scalars())
 
     def info(self, name: str) -> TraceSetInfo:
-        with closing(self._connect()) as db:
-            row = db.execute(
-                "SELECT name, source, format, imported_at, traces, candidates, no_text FROM trace_sets WHERE name = ?",
-                (name,),
-            ).fetchone()
+        with database.reading(self.path, SCHEMA) as db:
+            row = db.execute(sa.select(TRACE_SETS).where(TRACE_SETS.c.name == name)).first()
         if row is None:
             raise self.unknown(name)
         return TraceSetInfo(*row)
@@ -308,123 +317,122 @@ class TraceStore:
         duplicate_count = 0
         answers: dict[str, str] = {}
         traces = candidates = no_text = 0
-        with self._lock, closing(self._connect()) as db:
-            # A 64 MiB page cache keeps the id indexes' inserts off the disk; memory stays bounded by it.
-            db.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute(
-                    "INSERT INTO trace_sets (name, source, format, imported_at) VALUES (?, ?, ?, ?)",
-                    (name, source, format, time.time()),
+        with self._lock, database.transaction(self.path, SCHEMA) as db:
+            if db.dialect.name == "sqlite":
+                # A 64 MiB page cache keeps the id indexes' inserts off the disk; memory stays bounded by it.
+                db.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+            db.execute(TRACE_SETS.insert().values(name=name, source=source, format=format, imported_at=time.time()))
+            add_trace = database.insert_ignoring(db, TRACES).returning(TRACES.c.line)
+            add_candidates = CANDIDATES.insert()
+            pending: list[dict[str, Any]] = []  # candidates written in batches: one statement per row costs more
+            for record in records:
+                if isinstance(record, Skipped):
+                    skipped_count += 1
+                    if len(skipped) < MAX_REPORTED:
+                        skipped.append(f"{source}:{record.line}: {record.reason}")
+                    continue
+                if isinstance(record, LoggedAnswer):
+                    answers[record.trace_id] = record.answer
+                    continue
+                row = {"set_name": name, "trace_id": record.trace_id, "line": record.line, "query": record.query}
+                added = db.execute(add_trace, {**row, "answer": record.answer, "timestamp": record.timestamp})
+                if added.first() is None:
+                    duplicate_count += 1
+                    if len(duplicates) < MAX_REPORTED:
+                        first = db.execute(
+                            sa.select(TRACES.c.line).where(
+                                TRACES.c.set_name == name, TRACES.c.trace_id == record.trace_id
+                            )
+                        ).scalar_one()
+                        duplicates.append((record.trace_id, first, record.line))
+                    continue
+                pending.extend(
+                    {
+                        "set_name": name,
+                        "trace_id": record.trace_id,
+                        "rank": rank,
+                        "logged_id": c.id,
+                        "chunk_id": c.chunk_id,
+                        "text": c.text,
+                        "score": c.score,
+                        "metadata": json.dumps(c.metadata),
+                    }
+                    for rank, c in enumerate(record.candidates, start=1)
                 )
-                for record in records:
-                    if isinstance(record, Skipped):
-                        skipped_count += 1
-                        if len(skipped) < MAX_REPORTED:
-                            skipped.append(f"{source}:{record.line}: {record.reason}")
-                        continue
-                    if isinstance(record, LoggedAnswer):
-                        answers[record.trace_id] = record.answer
-                        continue
-                    try:
-                        db.execute(
-                            "INSERT INTO traces (set_name, trace_id, line, query, answer, timestamp) "
-                            "VALUES (?, ?, ?, ?, ?, ?)",
-                            (name, record.trace_id, record.line, record.query, record.answer, record.timestamp),
-                        )
-                    except sqlite3.IntegrityError:
-                        duplicate_count += 1
-                        if len(duplicates) < MAX_REPORTED:
-                            first = db.execute(
-                                "SELECT line FROM traces WHERE set_name = ? AND trace_id = ?", (name, record.trace_id)
-                            ).fetchone()[0]
-                            duplicates.append((record.trace_id, first, record.line))
-                        continue
-                    db.executemany(
-                        "INSERT INTO candidates (set_name, trace_id, rank, logged_id, chunk_id, text, score, metadata) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [
-                            (name, record.trace_id, rank, c.id, c.chunk_id, c.text, c.score, json.dumps(c.metadata))
-                            for rank, c in enumerate(record.candidates, start=1)
-                        ],
-                    )
-                    traces += 1
-                    candidates += len(record.candidates)
-                    no_text += sum(c.text is None for c in record.candidates)
-                if duplicates:
-                    raise DuplicateTraceError(source, duplicates, duplicate_count)
-                if not traces:
-                    first = f" ({skipped_count} line(s) skipped, the first: {skipped[0]})" if skipped else ""
-                    raise InvalidInputError(
-                        f"{source}: no trace found{first}. Nothing was imported: check the file and --format "
-                        f"({' or '.join(TRACE_FORMATS)})."
-                    )
-                for trace_id, answer in answers.items():
-                    db.execute(
-                        "UPDATE traces SET answer = ? WHERE set_name = ? AND (trace_id = ? OR trace_id LIKE ?)",
-                        (answer, name, trace_id, trace_id + ANSWER_TRACE_SEPARATOR + "%"),
-                    )
-                db.execute(
-                    "UPDATE trace_sets SET traces = ?, candidates = ?, no_text = ? WHERE name = ?",
-                    (traces, candidates, no_text, name),
+                if len(pending) >= CANDIDATE_BATCH:
+                    db.execute(add_candidates, pending)
+                    pending = []
+                traces += 1
+                candidates += len(record.candidates)
+                no_text += sum(c.text is None for c in record.candidates)
+            if pending:
+                db.execute(add_candidates, pending)
+            if duplicates:
+                raise DuplicateTraceError(source, duplicates, duplicate_count)
+            if not traces:
+                first = f" ({skipped_count} line(s) skipped, the first: {skipped[0]})" if skipped else ""
+                raise InvalidInputError(
+                    f"{source}: no trace found{first}. Nothing was imported: check the file and --format "
+                    f"({' or '.join(TRACE_FORMATS)})."
                 )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+            for trace_id, answer in answers.items():
+                same_trace = (TRACES.c.trace_id == trace_id) | TRACES.c.trace_id.like(
+                    trace_id + ANSWER_TRACE_SEPARATOR + "%"
+                )
+                db.execute(TRACES.update().where(TRACES.c.set_name == name, same_trace).values(answer=answer))
+            db.execute(
+                TRACE_SETS.update()
+                .where(TRACE_SETS.c.name == name)
+                .values(traces=traces, candidates=candidates, no_text=no_text)
+            )
         return TraceImportReport(self.info(name), tuple(skipped), skipped_count, time.perf_counter() - started)
 
     def delete(self, name: str) -> None:
         if name not in self.names():
             raise self.unknown(name)
-        with self._lock, closing(self._connect()) as db, database.transaction(db):
-            for table in ("candidates", "traces"):
-                db.execute(f"DELETE FROM {table} WHERE set_name = ?", (name,))  # noqa: S608 - fixed table names
-            db.execute("DELETE FROM trace_sets WHERE name = ?", (name,))
+        with self._lock, database.transaction(self.path, SCHEMA) as db:
+            for table in (CANDIDATES, TRACES):
+                db.execute(table.delete().where(table.c.set_name == name))
+            db.execute(TRACE_SETS.delete().where(TRACE_SETS.c.name == name))
 
     def trace_ids(self, name: str, limit: int | None = None, offset: int = 0) -> list[str]:
-        with closing(self._connect()) as db:
-            rows = db.execute(
-                "SELECT trace_id FROM traces WHERE set_name = ? ORDER BY line LIMIT ? OFFSET ?",
-                (name, -1 if limit is None else limit, offset),
-            )
-            return [row[0] for row in rows]
+        query = sa.select(TRACES.c.trace_id).where(TRACES.c.set_name == name).order_by(TRACES.c.line)
+        with database.reading(self.path, SCHEMA) as db:
+            return list(db.execute(query.limit(limit).offset(offset)).scalars())
 
     def get(self, name: str, trace_id: str) -> Trace:
-        with closing(self._connect()) as db:
-            row = db.execute(
-                "SELECT trace_id, query, answer, timestamp, line FROM traces WHERE set_name = ? AND trace_id = ?",
-                (name, trace_id),
-            ).fetchone()
+        here = (TRACES.c.set_name == name) & (TRACES.c.trace_id == trace_id)
+        columns = (TRACES.c.trace_id, TRACES.c.query, TRACES.c.answer, TRACES.c.timestamp, TRACES.c.line)
+        with database.reading(self.path, SCHEMA) as db:
+            row = db.execute(sa.select(*columns).where(here)).first()
             if row is None:
                 if name not in self.names():
                     raise self.unknown(name)
                 raise InvalidInputError(
                     f"No trace '{trace_id}' in trace set '{name}': list them with reranklens traces show {name}"
                 )
+            logged = sa.select(CANDIDATES.c.logged_id, CANDIDATES.c.text, CANDIDATES.c.score, CANDIDATES.c.metadata)
             candidates = tuple(
                 TraceCandidate(logged_id, text, score, json.loads(metadata))
                 for logged_id, text, score, metadata in db.execute(
-                    "SELECT logged_id, text, score, metadata FROM candidates WHERE set_name = ? AND trace_id = ? "
-                    "ORDER BY rank",
-                    (name, trace_id),
+                    logged.where(CANDIDATES.c.set_name == name, CANDIDATES.c.trace_id == trace_id).order_by(
+                        CANDIDATES.c.rank
+                    )
                 )
             )
         return Trace(row[0], row[1], candidates, row[2], row[3], row[4])
 
     def has(self, name: str, trace_id: str) -> bool:
-        with closing(self._connect()) as db:
-            return bool(
-                db.execute("SELECT 1 FROM traces WHERE set_name = ? AND trace_id = ?", (name, trace_id)).fetchone()
-            )
+        with database.reading(self.path, SCHEMA) as db:
+            query = sa.select(sa.literal(1)).where(TRACES.c.set_name == name, TRACES.c.trace_id == trace_id)
+            return db.execute(query).first() is not None
 
     def find(self, name: str, query: str) -> str | None:
         """The first trace (in file order) whose query is ``query``, ignoring case and spacing."""
         wanted = " ".join(query.split()).casefold()
-        with closing(self._connect()) as db:
-            for trace_id, text in db.execute(
-                "SELECT trace_id, query FROM traces WHERE set_name = ? ORDER BY line", (name,)
-            ):
+        select = sa.select(TRACES.c.trace_id, TRACES.c.query).where(TRACES.c.set_name == name).order_by(TRACES.c.line)
+        with database.reading(self.path, SCHEMA) as db:
+            for trace_id, text in db.execute(select):
                 if " ".join(text.split()).casefold() == wanted:
                     return str(trace_id)
         return None
@@ -432,11 +440,12 @@ class TraceStore:
     def existing_ids(self, name: str, chunk_ids: Iterable[str]) -> set[str]:
         """Which of ``chunk_ids`` some trace of the set holds (labels of the others are orphans)."""
         wanted = list(chunk_ids)
-        with closing(self._connect()) as db:
-            return {
-                cid
-                for cid in wanted
-                if db.execute(
-                    "SELECT 1 FROM candidates WHERE set_name = ? AND chunk_id = ? LIMIT 1", (name, cid)
-                ).fetchone()
-            }
+        found: set[str] = set()
+        with database.reading(self.path, SCHEMA) as db:
+            for start in range(0, len(wanted), 500):
+                batch = wanted[start : start + 500]
+                query = sa.select(CANDIDATES.c.chunk_id).where(
+                    CANDIDATES.c.set_name == name, CANDIDATES.c.chunk_id.in_(batch)
+                )
+                found.update(db.execute(query.distinct()).scalars())
+        return found
