@@ -82,8 +82,8 @@ say_second_stage(tour_slot, view, no_reranker)
 judged = judged_for(workspace, view, golden_set)
 render_alarms(view)
 render_embedder_alarm(workspace, params.collection)
-render_judged_line(judged)  # "Best-graded chunk: #12 → #3", one line above the picture
 render_story(view, judged)  # the reason the page exists: first, also on a phone
+render_judged_line(judged)  # "Best-graded chunk: #12 → #3", one line under the picture, above the columns
 render_summary(view)
 render_figures(judged)
 if st.button("🏷️ Label this query", help="Open the Label page with this query and these settings"):

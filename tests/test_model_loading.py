@@ -7,6 +7,7 @@ by what is loaded (a resolved directory), bounded, and a load holds only its own
 from __future__ import annotations
 
 import threading
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -129,7 +130,8 @@ def test_a_url_cannot_pick_an_unoffered_reranker(app_env: Path, tmp_path: Path) 
 
 
 def test_requirements_pin_sentence_transformers_6() -> None:
-    """Older sentence-transformers run custom code shipped in a local model folder."""
-    lines = (REPO / "requirements.txt").read_text(encoding="utf-8").splitlines()
-    [pin] = [Requirement(line) for line in lines if line.startswith("sentence-transformers")]
+    """Older sentence-transformers run custom code shipped in a local model folder (pyproject.toml is the one
+    list of dependencies)."""
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    [pin] = [Requirement(line) for line in declared if Requirement(line).name == "sentence-transformers"]
     assert not pin.specifier.contains("5.9") and pin.specifier.contains("6.0")
