@@ -98,6 +98,13 @@ def measure(new: Side, old: Side, rounds: int) -> dict[str, dict[str, list[tuple
     return times
 
 
+def prepare_demo(data_dir: Path, env: dict[str, str]) -> None:
+    """Ingest the demo and build its BM25 index (not timed)."""
+    if not (data_dir / ".demo-ingested").exists():
+        run(QUERY, env, "")  # a query on `demo` ingests it when the data dir never had it
+    run([*QUERY, "--mode", "hybrid"], env, "")  # builds and saves the demo's BM25 index once
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -107,9 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     env = os.environ | {"RERANKLENS_DATA_DIR": str(args.data_dir.resolve()), "PYTHONPATH": str(ROOT)}
     env.pop("RERANKLENS_EMBED_BACKEND", None)
-    if not (args.data_dir / ".demo-ingested").exists():
-        run(QUERY, env, "")  # a query on `demo` ingests it when the data dir never had it
-    run([*QUERY, "--mode", "hybrid"], env, "")  # builds and saves the demo's BM25 index once
+    prepare_demo(args.data_dir, env)
 
     def new(label: str) -> tuple[dict[str, str], str]:
         return env, ""
@@ -117,7 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.baseline_ref:
         baseline = args.baseline_ref
         with baseline_tree(args.baseline_ref) as tree:
-            old_env = env | {"PYTHONPATH": str(tree)}
+            # Its own data dir: a newer tree migrates the stores forward, and an older one refuses them.
+            old_data_dir = args.data_dir.with_name(f"{args.data_dir.name}-baseline")
+            old_env = env | {"PYTHONPATH": str(tree), "RERANKLENS_DATA_DIR": str(old_data_dir.resolve())}
+            prepare_demo(old_data_dir, old_env)
             if imported_from(old_env) != tree.resolve() or imported_from(env) != ROOT:
                 raise SystemExit("PYTHONPATH does not decide which tree is imported: uninstall the editable install")
             times = measure(new, lambda label: (old_env, ""), args.rounds)
