@@ -16,6 +16,9 @@ SearchMode = Literal["vector", "bm25", "hybrid", "logged", "live"]
 SEARCH_MODES: tuple[SearchMode, ...] = ("vector", "bm25", "hybrid")
 HEADING_SEPARATOR = " > "
 
+# Why a logged or live candidate without text stays out of the reranking (shown in tables and warnings).
+NO_TEXT = "no text: cannot be reranked"
+
 
 class Embedder(Protocol):
     """Anything that maps texts to float32 unit vectors of a fixed dimension (``ingest.embed`` makes them;

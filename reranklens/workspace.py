@@ -11,12 +11,12 @@ import threading
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from reranklens.config import Settings
 from reranklens.errors import EmbedderMismatchError, InvalidInputError, ModelUnavailableError
-from reranklens.golden.store import GoldenStore
 from reranklens.ingest.chunking import ChunkingOptions
 from reranklens.ingest.demo import DEMO_COLLECTION, DEMO_DOCS, demo_pending, import_demo_golden_sets
 from reranklens.ingest.embed import canonical_embedder_name, make_embedder
@@ -41,7 +41,6 @@ from reranklens.retrieve.connections import (
     check_url,
 )
 from reranklens.retrieve.conventions import MetadataKeys
-from reranklens.retrieve.live import LiveAnswer, live_search
 from reranklens.retrieve.search import (
     BM25Index,
     Stopwatch,
@@ -51,7 +50,6 @@ from reranklens.retrieve.search import (
     vector_hits,
 )
 from reranklens.retrieve.store import VectorStore, validate_collection_name
-from reranklens.retrieve.traces import TraceStore, trace_search
 from reranklens.types import (
     SEARCH_MODES,
     Chunk,
@@ -65,6 +63,11 @@ from reranklens.types import (
 from reranklens.views.explore import ExploreView, alternative_view, check_top_k, reranked_view
 from reranklens.views.label_sheet import LabelSheet, label_sheet
 from reranklens.views.shootout import Shootout, run_shootout
+
+if TYPE_CHECKING:
+    from reranklens.golden.store import GoldenStore
+    from reranklens.retrieve.live import LiveAnswer
+    from reranklens.retrieve.traces import TraceStore
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +92,12 @@ class Workspace:
     def store(self) -> VectorStore:
         return VectorStore(self.settings)
 
+    # The SQL-backed stores and the live client are imported when first used: a plain query or listing needs
+    # none of them, and their imports (SQLAlchemy, httpx) are a good part of a cold command's start-up.
     @cached_property
     def traces(self) -> TraceStore:
+        from reranklens.retrieve.traces import TraceStore
+
         return TraceStore(self.settings.traces_db_path)
 
     @cached_property
@@ -99,6 +106,8 @@ class Workspace:
 
     @cached_property
     def golden(self) -> GoldenStore:
+        from reranklens.golden.store import GoldenStore
+
         return GoldenStore(self.settings.golden_db_path)
 
     def embedder(self, name: str | None = None) -> Embedder:
@@ -160,6 +169,8 @@ class Workspace:
 
     def trace_search(self, trace_set: str, trace_id: str) -> SearchResult:
         """A logged retrieval as a first-stage result: logged order, logged scores, mode ``logged``."""
+        from reranklens.retrieve.traces import trace_search
+
         return trace_search(self.traces.get(trace_set, trace_id), trace_set)
 
     def rerank_trace(self, search: SearchResult, reranker: str | None = None) -> RerankResult:
@@ -198,6 +209,8 @@ class Workspace:
         query = check_query(query)
         check_candidates(candidates)
         found = self.connections.get(connection)
+        from reranklens.retrieve.live import live_search
+
         return live_search(found, self.connections.headers(connection), query, candidates)
 
     def live_view(

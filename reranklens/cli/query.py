@@ -9,10 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from reranklens.cli.common import EXIT_ERROR, EXIT_OK, ensure_demo
 from reranklens.errors import InvalidInputError, RerankLensError
-from reranklens.evaluate.judged import judged_view
 from reranklens.retrieve.search import MAX_CANDIDATES, MIN_CANDIDATES
-from reranklens.retrieve.traces import NO_TEXT
-from reranklens.types import SEARCH_MODES, SearchResult
+from reranklens.types import NO_TEXT, SEARCH_MODES, SearchResult
 from reranklens.views.explore import ExploreView, check_top_k, reranked_view
 from reranklens.views.judged import JudgedView
 from reranklens.views.shootout import MAX_RERANKERS, RerankerOutcome, Shootout, check_rerankers
@@ -94,7 +92,7 @@ def cmd_query(workspace: Workspace, args: argparse.Namespace) -> int:
                 f"instead. {no_reranker}",
                 file=sys.stderr,
             )
-    judged = judged_view(view, workspace.golden, args.golden) if args.golden and view is not None else None
+    judged = _judged(workspace, view, args.golden) if args.golden and view is not None else None
     if args.json:
         data = result_dict(result, view, judged)
         if view is not None:
@@ -190,7 +188,7 @@ def _replay_trace(workspace: Workspace, args: argparse.Namespace, reranker: str 
     trace = workspace.traces.get(name, trace_id)
     result = workspace.trace_search(name, trace_id)
     view = reranked_view(result, workspace.rerank_trace(result, reranker), args.top_k) if args.rerank else None
-    judged = judged_view(view, workspace.golden, args.golden, trace_id) if args.golden and view is not None else None
+    judged = _judged(workspace, view, args.golden, trace_id) if args.golden and view is not None else None
     if args.json:
         data = result_dict(result, view, judged)
         data["trace"] = {"trace_set": name, "trace_id": trace.trace_id, "answer": trace.answer}
@@ -234,6 +232,14 @@ def _query_live(workspace: Workspace, args: argparse.Namespace, reranker: str | 
     else:
         _print_result(result, view)
     return EXIT_OK
+
+
+def _judged(workspace: Workspace, view: ExploreView, golden_set: str, trace_id: str | None = None) -> JudgedView:
+    """``view`` read against ``golden_set`` (imported here: the golden store and its SQL layer cost a plain
+    query about 0.3 s of imports)."""
+    from reranklens.evaluate.judged import judged_view
+
+    return judged_view(view, workspace.golden, golden_set, trace_id)
 
 
 def result_dict(

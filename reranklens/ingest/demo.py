@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reranklens.config import DEMO_DIR
-from reranklens.golden.beir import read_beir_judgements
-from reranklens.golden.formats import import_set
-from reranklens.golden.store import GoldenStore
-from reranklens.retrieve.store import VectorStore
 from reranklens.types import IngestReport
+
+if TYPE_CHECKING:
+    from reranklens.golden.store import GoldenStore
+    from reranklens.retrieve.store import VectorStore
 
 DEMO_COLLECTION = "demo"
 DEMO_DOCS = DEMO_DIR / "docs"
@@ -34,6 +35,11 @@ def demo_pending(data_dir: Path, store: VectorStore) -> bool:
 def import_demo_golden_sets(golden: GoldenStore, data_dir: Path, report: IngestReport) -> IngestReport:
     """After the demo docs are ingested: store the golden sets ``demo`` and ``demo-hard``, mark the data dir
     as having had its demo, and return ``report`` with the ``demo`` set's counts."""
+    # Imported here: every command asks whether the demo is pending, few import it (the golden formats and
+    # their SQL layer are ~0.3 s of a cold query's imports).
+    from reranklens.golden.beir import read_beir_judgements
+    from reranklens.golden.formats import import_set
+
     judgements = read_beir_judgements(DEMO_DIR / "golden")
     if judgements is not None:
         queries, qrels = judgements

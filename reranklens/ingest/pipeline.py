@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reranklens.errors import (
     EmbedderMismatchError,
@@ -25,11 +26,13 @@ from reranklens.errors import (
     display_path,
 )
 from reranklens.golden.beir import read_beir_judgements
-from reranklens.golden.store import GoldenStore
 from reranklens.ingest.chunking import ChunkingOptions, OffsetTokenizer, chunk_documents
 from reranklens.ingest.readers import discover_files, is_beir_folder, read_beir_corpus, read_file
 from reranklens.retrieve.store import VectorStore, validate_collection_name
 from reranklens.types import Chunk, Document, Embedder, IngestReport
+
+if TYPE_CHECKING:  # types only: the golden store's SQL layer is imported by whoever opens one
+    from reranklens.golden.store import GoldenStore
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,7 @@ from reranklens.config import Settings
 from reranklens.models.registry import ModelRegistry
 from reranklens.rerank.rerankers import Reranker, make_reranker, rerank
 from reranklens.rerank.score_cache import ScoreCache, text_key
-from reranklens.retrieve.traces import NO_TEXT
-from reranklens.types import PassageScore, RerankResult, SearchResult
+from reranklens.types import NO_TEXT, PassageScore, RerankResult, SearchResult
 
 log = logging.getLogger(__name__)
 

@@ -36,9 +36,8 @@ import sqlalchemy as sa
 from reranklens import database
 from reranklens.errors import InvalidInputError
 from reranklens.retrieve.conventions import MetadataKeys, map_chunk
-from reranklens.types import Chunk, Hit, SearchResult
+from reranklens.types import NO_TEXT, Chunk, Hit, SearchResult
 
-NO_TEXT = "no text: cannot be reranked"
 TRACE_FORMATS = ("jsonl", "openinference")
 IMPORT_CACHE_KIB = 64 * 1024
 CANDIDATE_BATCH = 2_000  # candidate rows per INSERT statement of an import

@@ -11,9 +11,12 @@ code as Evaluate); this module knows nothing about metrics.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from reranklens.golden.store import GoldenQuery, GoldenStore, Judgement, Level
 from reranklens.views.explore import ExploreView, ViewRow
+
+if TYPE_CHECKING:  # types only: the store's SQL layer is not a plain query's import
+    from reranklens.golden.store import GoldenQuery, GoldenStore, Judgement, Level
 
 FIGURES = ("nDCG@10", "R@3", "RR@10", "Hit@3")
 

@@ -11,9 +11,12 @@ chunk no longer exists are returned as orphans.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from reranklens.golden.store import GoldenQuery, GoldenStore, Judgement
 from reranklens.views.explore import ExploreView, ViewRow
+
+if TYPE_CHECKING:  # types only: the store's SQL layer is not a plain query's import
+    from reranklens.golden.store import GoldenQuery, GoldenStore, Judgement
 
 
 @dataclass(frozen=True)
