@@ -10,7 +10,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -20,14 +20,16 @@ import httpx
 import jsonschema
 import pytest
 from app_server import free_port, log_tail, stop_process
+from fixtures_cli import Run
 from stub_server import LoopbackStubServer
 
 from reranklens.access.audit import AuditLog
-from reranklens.cli import main as cli
 from reranklens.config import Settings
 from reranklens.retrieve.connections import SECRETS_FILE
 from reranklens.retrieve.traces import NO_TEXT, candidate_chunk_id
 from reranklens.workspace import Workspace
+
+pytest_plugins = ["fixtures_cli"]
 
 REPO = Path(__file__).resolve().parents[1]
 APPS = Path(__file__).parent / "fixtures" / "retrievers"
@@ -35,24 +37,10 @@ SCHEMA = json.loads((REPO / "docs" / "retriever-contract.schema.json").read_text
 SECRET = "Bearer s3cret-token-4711"
 QUERY = "How do I reset my password?"
 SERVE_STARTUP_S = 180
-Run = Callable[..., tuple[int, str, str]]
 
 
 def validate(kind: str, payload: object) -> None:
     jsonschema.Draft202012Validator({**SCHEMA, "$ref": f"#/$defs/{kind}"}).validate(payload)
-
-
-@pytest.fixture
-def run(settings: Settings, capsys: pytest.CaptureFixture[str]) -> Run:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    (settings.data_dir / ".demo-ingested").touch()  # no first-run demo ingest
-
-    def invoke(*argv: str) -> tuple[int, str, str]:
-        code = cli.main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
 
 
 # -- a local retriever that misbehaves on request --------------------------------------------------
@@ -72,7 +60,7 @@ ANSWERS: dict[str, object] = {
 def retriever_handler(server: LoopbackStubServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
-            pass
+            """Quiet: the tests read what the server recorded, not its access log."""
 
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

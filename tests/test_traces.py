@@ -4,33 +4,19 @@ labelled and evaluated, with the bad input a real log holds."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fixtures_cli import Run
 
-from reranklens.cli import main as cli
-from reranklens.config import Settings
 from reranklens.evaluate.pipelines import EvalResult
 from reranklens.retrieve.traces import NO_TEXT, candidate_chunk_id
 from reranklens.workspace import Workspace
 
+pytest_plugins = ["fixtures_cli"]
+
 FIXTURE = Path(__file__).parent / "fixtures" / "traces" / "support_bot.jsonl"
 PASSWORD_QUERY = "How do I reset my password in v2.4?"
-Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def run(settings: Settings, capsys: pytest.CaptureFixture[str]) -> Run:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    (settings.data_dir / ".demo-ingested").touch()  # no first-run demo ingest
-
-    def invoke(*argv: str) -> tuple[int, str, str]:
-        code = cli.main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
 
 
 def write_lines(path: Path, lines: list[object]) -> Path:

@@ -13,13 +13,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from app_server import REPO, free_port, stop_process
 from conftest import missing_environment
+from fixtures_cli import Run
 from openinference.instrumentation import TracerProvider
 from openinference.semconv.resource import ResourceAttributes
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -31,16 +32,16 @@ from phoenix.client import Client
 from streamlit.testing.v1 import AppTest
 
 from components.shared.resources import get_workspace
-from reranklens.cli import main as cli
 from reranklens.config import Settings
 from reranklens.workspace import Workspace
+
+pytest_plugins = ["fixtures_cli"]
 
 pytestmark = pytest.mark.slow
 
 PROJECT = "support-bot"
 STARTUP_S = 240  # a cold Phoenix migrates its SQLite schema first (tens of seconds on 2 busy cores)
 INGEST_S = 60
-Run = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture(scope="module")
@@ -95,19 +96,6 @@ def shown_text(markdown: str) -> str:
 
 def _tail(log: Path) -> str:
     return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-40:])
-
-
-@pytest.fixture
-def run(settings: Settings, capsys: pytest.CaptureFixture[str]) -> Run:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    (settings.data_dir / ".demo-ingested").touch()
-
-    def invoke(*argv: str) -> tuple[int, str, str]:
-        code = cli.main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
 
 
 @pytest.fixture(scope="module")
